@@ -1,0 +1,146 @@
+package agents
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+)
+
+// Price is what a model charges, in US dollars per million tokens.
+type Price struct {
+	InputPerMillion  float64 `json:"input_per_million" yaml:"input_per_million"`
+	OutputPerMillion float64 `json:"output_per_million" yaml:"output_per_million"`
+}
+
+// Cost converts token usage into dollars.
+func (p Price) Cost(u Usage) float64 {
+	return (float64(u.PromptTokens)*p.InputPerMillion + float64(u.CompletionTokens)*p.OutputPerMillion) / 1e6
+}
+
+// Model is one priced LLM of a pool: a langchaingo llms.Model plus what the
+// router needs to know about it.
+type Model struct {
+	// Name is unique in the pool, e.g. "gpt-4o-mini".
+	Name string
+	// Provider names the backend: "sim", "replay", "openai", "anthropic", "ollama".
+	Provider string
+	// LLM answers the calls. Every call in masrouter goes through it.
+	LLM llms.Model
+	// Price is the list price used to turn usage into dollars.
+	Price Price
+	// Description is free text the router may encode.
+	Description string
+	// Skills maps a domain (or benchmark) name to a published accuracy in
+	// [0, 1]; the router scores models by these features, not by index.
+	Skills map[string]float64
+	// MaxTokens caps the completion length of each call; 0 means the
+	// executor's default.
+	MaxTokens int
+}
+
+// Validate reports the first missing or impossible field.
+func (m *Model) Validate() error {
+	switch {
+	case m == nil:
+		return errors.New("model is nil")
+	case strings.TrimSpace(m.Name) == "":
+		return errors.New("model: name is empty")
+	case m.LLM == nil:
+		return fmt.Errorf("model %q: llm is nil", m.Name)
+	case m.Price.InputPerMillion < 0 || m.Price.OutputPerMillion < 0:
+		return fmt.Errorf("model %q: negative price", m.Name)
+	}
+	for k, v := range m.Skills {
+		if v < 0 || v > 1 {
+			return fmt.Errorf("model %q: skill %q = %g, want a value in [0, 1]", m.Name, k, v)
+		}
+	}
+	return nil
+}
+
+// Skill returns the model's skill for the first key present, or fallback.
+func (m *Model) Skill(fallback float64, keys ...string) float64 {
+	for _, k := range keys {
+		if v, ok := m.Skills[k]; ok {
+			return v
+		}
+	}
+	return fallback
+}
+
+// Pool is an ordered set of priced models. It is immutable after NewPool and
+// safe for concurrent use.
+type Pool struct {
+	models []*Model
+	byName map[string]*Model
+}
+
+// ErrUnknownModel is returned when a pool has no model of the requested name.
+var ErrUnknownModel = errors.New("unknown model")
+
+// NewPool validates the models and returns a pool that keeps their order.
+func NewPool(models ...*Model) (*Pool, error) {
+	if len(models) == 0 {
+		return nil, errors.New("pool: no models")
+	}
+	p := &Pool{byName: make(map[string]*Model, len(models))}
+	for i, m := range models {
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("pool: model %d: %w", i, err)
+		}
+		if _, dup := p.byName[m.Name]; dup {
+			return nil, fmt.Errorf("pool: model %q listed twice", m.Name)
+		}
+		p.byName[m.Name] = m
+		p.models = append(p.models, m)
+	}
+	return p, nil
+}
+
+// Get returns the model called name, or an error wrapping ErrUnknownModel that
+// lists the pool's models.
+func (p *Pool) Get(name string) (*Model, error) {
+	if m, ok := p.byName[name]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("%w %q (pool has %s)", ErrUnknownModel, name, strings.Join(p.Names(), ", "))
+}
+
+// Models returns the models in pool order. The slice is a copy.
+func (p *Pool) Models() []*Model { return append([]*Model(nil), p.models...) }
+
+// Len is the number of models.
+func (p *Pool) Len() int { return len(p.models) }
+
+// Names returns the model names in pool order.
+func (p *Pool) Names() []string {
+	names := make([]string, len(p.models))
+	for i, m := range p.models {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// With returns a new pool with extra models appended; p is unchanged.
+func (p *Pool) With(models ...*Model) (*Pool, error) {
+	return NewPool(append(p.Models(), models...)...)
+}
+
+// MostExpensive returns the model with the highest blended price (input and
+// output weighted 1:3, a typical chat ratio), ties broken by name.
+func (p *Pool) MostExpensive() *Model {
+	ms := p.Models()
+	sort.SliceStable(ms, func(i, j int) bool {
+		bi, bj := blended(ms[i].Price), blended(ms[j].Price)
+		if bi != bj {
+			return bi > bj
+		}
+		return ms[i].Name < ms[j].Name
+	})
+	return ms[0]
+}
+
+func blended(p Price) float64 { return (p.InputPerMillion + 3*p.OutputPerMillion) / 4 }
