@@ -1,0 +1,26 @@
+package depsprobe
+
+import (
+	_ "github.com/dominikbraun/graph"
+	_ "github.com/dominikbraun/graph/draw"
+	_ "github.com/google/uuid"
+	_ "github.com/schollz/progressbar/v3"
+	_ "github.com/spf13/cobra"
+	_ "github.com/stretchr/testify/assert"
+	_ "github.com/stretchr/testify/require"
+	_ "github.com/tmc/langchaingo/llms"
+	_ "github.com/tmc/langchaingo/llms/anthropic"
+	_ "github.com/tmc/langchaingo/llms/ollama"
+	_ "github.com/tmc/langchaingo/llms/openai"
+	_ "github.com/tmc/langchaingo/testing/llmtest"
+	_ "github.com/tmc/langchaingo/embeddings"
+	_ "gonum.org/v1/gonum/diff/fd"
+	_ "gonum.org/v1/gonum/floats"
+	_ "gonum.org/v1/gonum/mat"
+	_ "gonum.org/v1/gonum/stat"
+	_ "gonum.org/v1/gonum/stat/distuv"
+	_ "gonum.org/v1/plot"
+	_ "gonum.org/v1/plot/plotter"
+	_ "gonum.org/v1/plot/vg"
+	_ "gopkg.in/yaml.v3"
+)
