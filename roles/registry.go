@@ -1,18 +1,14 @@
 package roles
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/masrouter/masrouter/tasks"
 )
@@ -32,8 +28,12 @@ type Registry struct {
 
 // Default returns a registry holding the embedded profiles of every domain.
 func Default() (*Registry, error) {
+	list, err := loadFS(embedded, "profiles", func(p string) string { return "embedded:" + p })
+	if err != nil {
+		return nil, err
+	}
 	r := &Registry{}
-	if err := r.loadFS(embedded, "profiles", "embedded:"); err != nil {
+	if err := r.addAll(list); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -43,39 +43,41 @@ func Default() (*Registry, error) {
 // name is replaced, so users can override the embedded profiles.
 func (r *Registry) Add(role Role) error {
 	if err := role.Validate(); err != nil {
-		return err
+		return fmt.Errorf("roles: add: %w", err)
 	}
+	r.put(role)
+	return nil
+}
+
+// put registers a valid role, replacing one of the same domain and name.
+func (r *Registry) put(role Role) {
 	if r.byDomain == nil {
 		r.byDomain = make(map[tasks.Domain][]Role)
 	}
+	role.Expertise = cloneStrings(role.Expertise)
 	list := r.byDomain[role.Domain]
 	for i := range list {
 		if list[i].Name == role.Name {
 			list[i] = role
-			return nil
+			return
 		}
 	}
 	r.byDomain[role.Domain] = append(list, role)
-	return nil
 }
 
-// Validate reports the first missing or invalid field of a role.
-func (r Role) Validate() error {
-	switch {
-	case strings.TrimSpace(r.Name) == "":
-		return errors.New("field name: empty")
-	case r.Domain == "":
-		return fmt.Errorf("role %q: field domain: empty", r.Name)
-	case strings.TrimSpace(r.SystemPrompt) == "":
-		return fmt.Errorf("role %q: field system_prompt: empty", r.Name)
-	case strings.TrimSpace(r.OutputFormat) == "":
-		return fmt.Errorf("role %q: field output_format: empty", r.Name)
+// addAll adds every role or none: on an error the registry is unchanged.
+func (r *Registry) addAll(list []sourced) error {
+	staged := &Registry{byDomain: make(map[tasks.Domain][]Role, len(r.byDomain)+1)}
+	for d, roles := range r.byDomain {
+		staged.byDomain[d] = append([]Role(nil), roles...)
 	}
-	switch r.Kind {
-	case KindSolver, KindPlanner, KindCritic, KindVerifier:
-	default:
-		return fmt.Errorf("role %q: field kind: %q is not one of solver, planner, critic, verifier", r.Name, r.Kind)
+	for _, s := range list {
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("roles: %s:%d: %w", s.file, s.Line, err)
+		}
+		staged.put(s.Role)
 	}
+	r.byDomain = staged.byDomain
 	return nil
 }
 
@@ -83,19 +85,42 @@ func (r Role) Validate() error {
 func (r *Registry) Get(d tasks.Domain, name string) (Role, error) {
 	for _, role := range r.byDomain[d] {
 		if role.Name == name {
+			role.Expertise = cloneStrings(role.Expertise)
 			return role, nil
 		}
 	}
-	names := make([]string, 0, len(r.byDomain[d]))
-	for _, role := range r.byDomain[d] {
-		names = append(names, role.Name)
+	if len(r.byDomain[d]) == 0 {
+		return Role{}, fmt.Errorf("%w %q in domain %q (the domain has no roles)", ErrUnknownRole, name, d)
 	}
-	return Role{}, fmt.Errorf("%w %q in domain %q (it has: %s)", ErrUnknownRole, name, d, strings.Join(names, ", "))
+	return Role{}, fmt.Errorf("%w %q in domain %q (it has: %s)", ErrUnknownRole, name, d, strings.Join(r.Names(d), ", "))
 }
 
-// Domain returns the roles of domain d in registration order. The slice is a copy.
+// Domain returns the roles of domain d in registration order. The roles are
+// copies: changing them does not change the registry.
 func (r *Registry) Domain(d tasks.Domain) []Role {
-	return append([]Role(nil), r.byDomain[d]...)
+	list := r.byDomain[d]
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]Role, len(list))
+	for i, role := range list {
+		role.Expertise = cloneStrings(role.Expertise)
+		out[i] = role
+	}
+	return out
+}
+
+// Names returns the names of the roles of domain d in registration order.
+func (r *Registry) Names(d tasks.Domain) []string {
+	list := r.byDomain[d]
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, role := range list {
+		out[i] = role.Name
+	}
+	return out
 }
 
 // Domains returns the domains that have at least one role, sorted.
@@ -111,28 +136,38 @@ func (r *Registry) Domains() []tasks.Domain {
 }
 
 // LoadDir adds every *.yaml or *.yml file under dir (recursively) to the
-// registry. Each file holds one role or a YAML list of roles. Nothing is
-// added if any file is invalid; the error names the file, line and field.
+// registry, in lexical order of path. Each file holds one role or a YAML
+// list of roles; a role replaces a registered role of the same domain and
+// name. Nothing is added if any file is invalid or two files define the same
+// role; the error names the file, the line and the field.
 func (r *Registry) LoadDir(dir string) error {
-	staged := &Registry{}
-	if err := staged.loadFS(os.DirFS(dir), ".", dir+string(filepath.Separator)); err != nil {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("roles: load %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("roles: load %s: not a directory", dir)
+	}
+	list, err := loadFS(os.DirFS(dir), ".", func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) })
+	if err != nil {
 		return err
 	}
-	for _, d := range staged.Domains() {
-		for _, role := range staged.byDomain[d] {
-			if err := r.Add(role); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return r.addAll(list)
 }
 
-func (r *Registry) loadFS(fsys fs.FS, root, label string) error {
+// sourced is a parsed role with the file it came from.
+type sourced struct {
+	Located
+	file string
+}
+
+// loadFS parses every YAML file under root in fsys, in lexical order of
+// path. label turns a path in fsys into the file name errors show.
+func loadFS(fsys fs.FS, root string, label func(string) string) ([]sourced, error) {
 	var files []string
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return fmt.Errorf("roles: read %s: %w", label(p), err)
 		}
 		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
 			files = append(files, p)
@@ -140,75 +175,33 @@ func (r *Registry) loadFS(fsys fs.FS, root, label string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("roles: read %s: %w", label, err)
+		return nil, err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("roles: no .yaml files in %s", label)
+		return nil, fmt.Errorf("roles: load %s: no .yaml or .yml files", label(root))
 	}
 	sort.Strings(files)
+	var out []sourced
+	first := make(map[roleKey]sourced)
 	for _, f := range files {
+		name := label(f)
 		data, err := fs.ReadFile(fsys, f)
 		if err != nil {
-			return fmt.Errorf("roles: %w", err)
-		}
-		name := label + strings.TrimPrefix(path.Clean(f), "./")
-		if label == "embedded:" {
-			name = "embedded:" + f
+			return nil, fmt.Errorf("roles: read %s: %w", name, err)
 		}
 		list, err := ParseYAML(name, data)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, role := range list {
-			if err := r.Add(role.Role); err != nil {
-				return fmt.Errorf("roles: %s:%d: %w", name, role.Line, err)
+		for _, l := range list {
+			s := sourced{Located: l, file: name}
+			k := roleKey{l.Domain, l.Name}
+			if prev, dup := first[k]; dup && prev.file != name {
+				return nil, fmt.Errorf("roles: %s:%d: role %q in domain %q: field name: already defined at %s:%d", name, l.Line, l.Name, l.Domain, prev.file, prev.Line)
 			}
+			first[k] = s
+			out = append(out, s)
 		}
-	}
-	return nil
-}
-
-// Located is a parsed role with the line of the file it starts on.
-type Located struct {
-	Role
-	Line int
-}
-
-// ParseYAML decodes one role or a list of roles from data. Unknown fields are
-// errors, so a typo in a field name is reported with its line rather than
-// silently ignored. name labels errors.
-func ParseYAML(name string, data []byte) ([]Located, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("roles: %s: %w", name, err)
-	}
-	if len(root.Content) == 0 {
-		return nil, fmt.Errorf("roles: %s: empty file", name)
-	}
-	doc := root.Content[0]
-	var nodes []*yaml.Node
-	switch doc.Kind {
-	case yaml.SequenceNode:
-		nodes = doc.Content
-	case yaml.MappingNode:
-		nodes = []*yaml.Node{doc}
-	default:
-		return nil, fmt.Errorf("roles: %s:%d: want a role mapping or a list of roles", name, doc.Line)
-	}
-	out := make([]Located, 0, len(nodes))
-	for _, n := range nodes {
-		var buf bytes.Buffer
-		enc := yaml.NewEncoder(&buf)
-		if err := enc.Encode(n); err != nil {
-			return nil, fmt.Errorf("roles: %s:%d: %w", name, n.Line, err)
-		}
-		dec := yaml.NewDecoder(&buf)
-		dec.KnownFields(true)
-		var role Role
-		if err := dec.Decode(&role); err != nil {
-			return nil, fmt.Errorf("roles: %s:%d: %v", name, n.Line, err)
-		}
-		out = append(out, Located{Role: role, Line: n.Line})
 	}
 	return out, nil
 }

@@ -3,7 +3,12 @@
 // a loader for a user's own folder of profiles.
 package roles
 
-import "github.com/masrouter/masrouter/tasks"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/masrouter/masrouter/tasks"
+)
 
 // Kind says what a role contributes to a collaboration.
 type Kind string
@@ -34,4 +39,58 @@ type Role struct {
 	OutputFormat string `yaml:"output_format" json:"output_format"`
 	// Expertise lists topic keywords the role is strong at (e.g. "geometry").
 	Expertise []string `yaml:"expertise" json:"expertise,omitempty"`
+}
+
+// Validate reports the first missing or invalid field of a role. The error
+// names the field by its YAML key, e.g. "field kind: ...".
+func (r Role) Validate() error {
+	fail := func(field, format string, args ...any) error {
+		return &fieldError{role: r.Name, field: field, problem: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case strings.TrimSpace(r.Name) == "":
+		return fail("name", "missing or empty")
+	case strings.TrimSpace(r.Name) != r.Name:
+		return fail("name", "%q has leading or trailing white space", r.Name)
+	case strings.ContainsAny(r.Name, "\n\r"):
+		return fail("name", "%q contains a line break", r.Name)
+	case r.Domain == "":
+		return fail("domain", "missing or empty")
+	}
+	if _, err := tasks.ParseDomain(string(r.Domain)); err != nil {
+		return fail("domain", "%v", err)
+	}
+	switch r.Kind {
+	case KindSolver, KindPlanner, KindCritic, KindVerifier:
+	case "":
+		return fail("kind", "missing or empty (want one of solver, planner, critic, verifier)")
+	default:
+		return fail("kind", "%q is not one of solver, planner, critic, verifier", r.Kind)
+	}
+	switch {
+	case strings.TrimSpace(r.SystemPrompt) == "":
+		return fail("system_prompt", "missing or empty")
+	case strings.TrimSpace(r.OutputFormat) == "":
+		return fail("output_format", "missing or empty")
+	}
+	for i, e := range r.Expertise {
+		if strings.TrimSpace(e) == "" {
+			return fail("expertise", "entry %d is empty", i+1)
+		}
+	}
+	return nil
+}
+
+// fieldError is a Validate failure; ParseYAML uses field to find the line.
+type fieldError struct {
+	role    string
+	field   string
+	problem string
+}
+
+func (e *fieldError) Error() string {
+	if e.role == "" || e.field == "name" {
+		return fmt.Sprintf("field %s: %s", e.field, e.problem)
+	}
+	return fmt.Sprintf("role %q: field %s: %s", e.role, e.field, e.problem)
 }
