@@ -1,0 +1,396 @@
+package routing
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+)
+
+// decideKind says how forward picks each choice.
+type decideKind int
+
+const (
+	decideSample decideKind = iota // draw from the softmax
+	decideGreedy                   // take the most probable choice
+	decideFixed                    // keep the choice already in the workspace
+)
+
+// workspace holds the activations of one forward pass and the scratch of its
+// backward pass, so neither allocates.
+type workspace struct {
+	h []float64 // query vector, H
+
+	modePos            int // position in Controller.allowed
+	modeLogp, modeProb []float64
+	modeEnt            float64
+
+	n                    int // agent count
+	countLogp, countProb []float64
+	countEnt             float64
+
+	rho, mu            []float64 // role and model embeddings, rows of H (from the cache)
+	roleBase           []float64 // role context terms shared by every slot, H
+	modelBase          []float64 // model context terms shared by every slot, H
+	roleIdx, modelIdx  []int     // choices per slot
+	c, k               []float64 // role and model contexts: rows of H per slot
+	hist               []float64 // running sum of earlier slots' history embeddings, H
+	roleLogp, roleProb []float64 // slot i uses [i*R, (i+1)*R)
+	roleEnt            []float64
+	modelLogp          []float64 // slot i uses [i*P, (i+1)*P)
+	modelProb          []float64
+	modelEnt           []float64
+
+	gh, dpre, sumR, sumM, suffix []float64 // backward scratch, H
+	grho, gmu                    []float64 // gradients of ρ and μ
+	g                            []float64 // logit gradients
+}
+
+func (c *Controller) newWorkspace() *workspace {
+	H, A := c.cfg.Hidden, c.cfg.MaxAgents
+	R, P, M := c.maxRoles, len(c.models), len(allModes)
+	vec := func(n int) []float64 { return make([]float64, n) }
+	return &workspace{
+		h:        vec(H),
+		modeLogp: vec(M), modeProb: vec(M),
+		countLogp: vec(A), countProb: vec(A),
+		roleBase: vec(H), modelBase: vec(H),
+		roleIdx: make([]int, A), modelIdx: make([]int, A),
+		c: vec(A * H), k: vec(A * H), hist: vec(H),
+		roleLogp: vec(A * R), roleProb: vec(A * R), roleEnt: vec(A),
+		modelLogp: vec(A * P), modelProb: vec(A * P), modelEnt: vec(A),
+		gh: vec(H), dpre: vec(H), sumR: vec(H), sumM: vec(H), suffix: vec(H),
+		grho: vec(R * H), gmu: vec(P * H),
+		g: vec(max(M, A, R, P)),
+	}
+}
+
+// reset prepares ws for a new pass.
+func (ws *workspace) reset() {
+	ws.modePos, ws.n = 0, 0
+	ws.countEnt, ws.modeEnt = 0, 0
+}
+
+func dot(a, b []float64) float64 { return floats.Dot(a, b) }
+
+// axpy sets y += alpha·x.
+func axpy(alpha float64, x, y []float64) { floats.AddScaled(y, alpha, x) }
+
+// embedAdd adds Wᵀf to dst for a sparse f and a row-major W with rows of len(dst).
+func embedAdd(dst []float64, f Features, w []float64) {
+	h := len(dst)
+	for k, j := range f.Index {
+		axpy(f.Value[k], w[j*h:(j+1)*h], dst)
+	}
+}
+
+// embedGrad adds f ⊗ grad to the row-major gradient gw.
+func embedGrad(gw []float64, f Features, grad []float64) {
+	h := len(grad)
+	for k, j := range f.Index {
+		axpy(f.Value[k], grad, gw[j*h:(j+1)*h])
+	}
+}
+
+// blasImpl runs the dense kernels (gonum's assembly-backed BLAS).
+var blasImpl = blas64.Implementation()
+
+// matVec sets dst = W x + bias for a row-major W of len(dst) rows.
+func matVec(dst, w, x, bias []float64) {
+	copy(dst, bias)
+	blasImpl.Dgemv(blas.NoTrans, len(dst), len(x), 1, w, len(x), x, 1, 1, dst, 1)
+}
+
+// matTVec adds Wᵀd to dst for a row-major W of len(d) rows.
+func matTVec(dst, w, d []float64) {
+	blasImpl.Dgemv(blas.Trans, len(d), len(dst), 1, w, len(dst), d, 1, 1, dst, 1)
+}
+
+// outer adds d ⊗ x to the row-major W of len(d) rows.
+func outer(w, d, x []float64) {
+	blasImpl.Dger(len(d), len(x), 1, d, 1, x, 1, w, len(x))
+}
+
+// matTVecGrad adds Wᵀd to gx and d ⊗ x to gw for a row-major W of len(d) rows.
+func matTVecGrad(gx, gw, w, x, d []float64) {
+	matTVec(gx, w, d)
+	outer(gw, d, x)
+}
+
+// choose turns the logits s into log-probabilities in place and their
+// probabilities into prob, picks a choice and returns it with the entropy.
+func choose(s, prob []float64, kind decideKind, rng *rand.Rand, fixed int) (int, float64) {
+	mx := s[0]
+	for _, v := range s[1:] {
+		mx = max(mx, v)
+	}
+	var z float64
+	for i, v := range s {
+		e := math.Exp(v - mx)
+		prob[i] = e
+		z += e
+	}
+	lse := mx + math.Log(z)
+	inv := 1 / z
+	var ent float64
+	for i := range s {
+		s[i] -= lse
+		prob[i] *= inv
+		if prob[i] > 0 {
+			ent -= prob[i] * s[i]
+		}
+	}
+	switch kind {
+	case decideGreedy:
+		best := 0
+		for i, v := range s {
+			if v > s[best] {
+				best = i
+			}
+		}
+		return best, ent
+	case decideSample:
+		u := rng.Float64()
+		last := 0
+		for i, p := range prob {
+			if p == 0 {
+				continue
+			}
+			last = i
+			u -= p
+			if u < 0 {
+				return i, ent
+			}
+		}
+		return last, ent
+	default:
+		return fixed, ent
+	}
+}
+
+// logitGrad writes into g the gradient, with respect to the logits, of
+// a·log p[chosen] + b·H(p), given the log-probabilities, probabilities and
+// entropy of one categorical.
+func logitGrad(g, logp, prob []float64, chosen int, ent, a, b float64) {
+	for j, p := range prob {
+		v := -a * p
+		if p > 0 {
+			v -= b * p * (logp[j] + ent)
+		}
+		g[j] = v
+	}
+	g[chosen] += a
+}
+
+// embeddings returns the role embeddings ρ = role_projᵀψ and model
+// embeddings μ = model_projᵀφ of dt under the current parameters, computing
+// them only when the parameters have changed since the last call.
+func (c *Controller) embeddings(dt *domainTable) *embedCache {
+	v := c.params.version.Load()
+	if ec := dt.embed.Load(); ec != nil && ec.version == v {
+		return ec
+	}
+	H := c.cfg.Hidden
+	p := &c.params.raw
+	ec := &embedCache{
+		version: v,
+		rho:     make([]float64, len(dt.roles)*H),
+		mu:      make([]float64, len(dt.modelFeat)*H),
+	}
+	for r, f := range dt.roleFeat {
+		embedAdd(ec.rho[r*H:(r+1)*H], f, p.roleProj)
+	}
+	for m, f := range dt.modelFeat {
+		embedAdd(ec.mu[m*H:(m+1)*H], f, p.modelProj)
+	}
+	dt.embed.Store(ec)
+	return ec
+}
+
+// forward runs the cascade on x for domain table dt, picking each choice as
+// kind says (decideFixed keeps the path already in ws), and returns the log-
+// probability of the path and the sum of the entropies along it.
+func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind decideKind, rng *rand.Rand) (lp, ent float64) {
+	p := &c.params.raw
+	H := c.cfg.Hidden
+	R, P := len(dt.roles), len(c.models)
+	scale := 1 / math.Sqrt(float64(H))
+
+	ec := c.embeddings(dt)
+	ws.rho, ws.mu = ec.rho, ec.mu
+
+	// Query: h = tanh(queryᵀx + query_bias), touching only x's nonzero rows.
+	h := ws.h
+	copy(h, p.queryBias)
+	embedAdd(h, x, p.query)
+	for j, v := range h {
+		h[j] = math.Tanh(v)
+	}
+
+	// Stage 1: mode.
+	A := len(c.allowed)
+	ml := ws.modeLogp[:A]
+	for a, m := range c.allowed {
+		ml[a] = dot(p.modeScore[m*H:(m+1)*H], h) + p.modeBias[m]
+	}
+	ws.modePos, ws.modeEnt = choose(ml, ws.modeProb[:A], kind, rng, ws.modePos)
+	lp += ml[ws.modePos]
+	ent += ws.modeEnt
+	mode := c.allowed[ws.modePos]
+
+	// Stage 2: agent count from h and the mode.
+	if allModes[mode].SingleAgent() {
+		ws.n = 1
+	} else {
+		K := c.cfg.MaxAgents - 1
+		cl := ws.countLogp[:K]
+		matVec(cl, p.countWeight, h, p.countMode[mode*K:(mode+1)*K])
+		pick, en := choose(cl, ws.countProb[:K], kind, rng, ws.n-2)
+		ws.n, ws.countEnt = pick+2, en
+		lp += cl[pick]
+		ent += en
+	}
+
+	// Stage 2: roles, slot by slot. The context of slot i is
+	// c_i = tanh(role_ctx·h + role_mode[mode] + slot_i + mean of the history
+	// embeddings of the roles of slots < i); role r scores c_i·ρ_r / √H.
+	matVec(ws.roleBase, p.roleCtx, h, p.roleMode[mode*H:(mode+1)*H])
+	hist := ws.hist
+	clear(hist)
+	for i := 0; i < ws.n; i++ {
+		ci := ws.c[i*H : (i+1)*H]
+		slot := p.slotEmbed[i*H : (i+1)*H]
+		if i == 0 {
+			for j, b := range ws.roleBase {
+				ci[j] = math.Tanh(b + slot[j])
+			}
+		} else {
+			embedAdd(hist, dt.roleFeat[ws.roleIdx[i-1]], p.roleHist)
+			inv := 1 / float64(i)
+			for j, b := range ws.roleBase {
+				ci[j] = math.Tanh(b + slot[j] + inv*hist[j])
+			}
+		}
+		rl := ws.roleLogp[i*R : (i+1)*R]
+		blasImpl.Dgemv(blas.NoTrans, R, H, scale, ws.rho, H, ci, 1, 0, rl, 1)
+		pick, en := choose(rl, ws.roleProb[i*R:(i+1)*R], kind, rng, ws.roleIdx[i])
+		ws.roleIdx[i], ws.roleEnt[i] = pick, en
+		lp += rl[pick]
+		ent += en
+	}
+
+	// Stage 3: a model per slot. The context of slot i is
+	// k_i = tanh(model_ctx·h + model_mode[mode] + model_roleᵀψ(role_i));
+	// model m scores k_i·μ_m / √H with μ_m from m's description.
+	matVec(ws.modelBase, p.modelCtx, h, p.modelMode[mode*H:(mode+1)*H])
+	for i := 0; i < ws.n; i++ {
+		ki := ws.k[i*H : (i+1)*H]
+		copy(ki, ws.modelBase)
+		embedAdd(ki, dt.roleFeat[ws.roleIdx[i]], p.modelRole)
+		for j, v := range ki {
+			ki[j] = math.Tanh(v)
+		}
+		sl := ws.modelLogp[i*P : (i+1)*P]
+		blasImpl.Dgemv(blas.NoTrans, P, H, scale, ws.mu, H, ki, 1, 0, sl, 1)
+		pick, en := choose(sl, ws.modelProb[i*P:(i+1)*P], kind, rng, ws.modelIdx[i])
+		ws.modelIdx[i], ws.modelEnt[i] = pick, en
+		lp += sl[pick]
+		ent += en
+	}
+	return lp, ent
+}
+
+// backward adds to g the gradient of a·log π + b·H for the path forward
+// left in ws.
+func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b float64, g *rawParams) {
+	p := &c.params.raw
+	H := c.cfg.Hidden
+	R, P := len(dt.roles), len(c.models)
+	scale := 1 / math.Sqrt(float64(H))
+	h := ws.h
+	mode := c.allowed[ws.modePos]
+	gh, dpre := ws.gh, ws.dpre
+	clear(gh)
+	grho, gmu := ws.grho[:R*H], ws.gmu[:P*H]
+	clear(grho)
+	clear(gmu)
+
+	// Stage 3.
+	sumM := ws.sumM
+	clear(sumM)
+	for i := 0; i < ws.n; i++ {
+		gl := ws.g[:P]
+		logitGrad(gl, ws.modelLogp[i*P:(i+1)*P], ws.modelProb[i*P:(i+1)*P], ws.modelIdx[i], ws.modelEnt[i], a, b)
+		ki := ws.k[i*H : (i+1)*H]
+		floats.Scale(scale, gl)
+		clear(dpre)
+		matTVecGrad(dpre, gmu, ws.mu[:P*H], ki, gl)
+		for j, v := range ki {
+			dpre[j] *= 1 - v*v
+		}
+		axpy(1, dpre, sumM)
+		embedGrad(g.modelRole, dt.roleFeat[ws.roleIdx[i]], dpre)
+	}
+	matTVecGrad(gh, g.modelCtx, p.modelCtx, h, sumM)
+	axpy(1, sumM, g.modelMode[mode*H:(mode+1)*H])
+	for m := 0; m < P; m++ {
+		embedGrad(g.modelProj, dt.modelFeat[m], gmu[m*H:(m+1)*H])
+	}
+
+	// Stage 2: roles, last slot first so the history gradient is a suffix sum.
+	sumR, suffix := ws.sumR, ws.suffix
+	clear(sumR)
+	clear(suffix)
+	for i := ws.n - 1; i >= 0; i-- {
+		gl := ws.g[:R]
+		logitGrad(gl, ws.roleLogp[i*R:(i+1)*R], ws.roleProb[i*R:(i+1)*R], ws.roleIdx[i], ws.roleEnt[i], a, b)
+		ci := ws.c[i*H : (i+1)*H]
+		floats.Scale(scale, gl)
+		clear(dpre)
+		matTVecGrad(dpre, grho, ws.rho[:R*H], ci, gl)
+		for j, v := range ci {
+			dpre[j] *= 1 - v*v
+		}
+		axpy(1, dpre, sumR)
+		axpy(1, dpre, g.slotEmbed[i*H:(i+1)*H])
+		if i > 0 {
+			// Slot i's context holds (1/i)·Σ_{t<i} hist(role_t): role i-1's
+			// history embedding feeds every later slot j with weight 1/j.
+			axpy(1/float64(i), dpre, suffix)
+			embedGrad(g.roleHist, dt.roleFeat[ws.roleIdx[i-1]], suffix)
+		}
+	}
+	matTVecGrad(gh, g.roleCtx, p.roleCtx, h, sumR)
+	axpy(1, sumR, g.roleMode[mode*H:(mode+1)*H])
+	for r := 0; r < R; r++ {
+		embedGrad(g.roleProj, dt.roleFeat[r], grho[r*H:(r+1)*H])
+	}
+
+	// Stage 2: count.
+	if !allModes[mode].SingleAgent() {
+		K := c.cfg.MaxAgents - 1
+		gl := ws.g[:K]
+		logitGrad(gl, ws.countLogp[:K], ws.countProb[:K], ws.n-2, ws.countEnt, a, b)
+		matTVecGrad(gh, g.countWeight, p.countWeight, h, gl)
+		axpy(1, gl, g.countMode[mode*K:(mode+1)*K])
+	}
+
+	// Stage 1: mode.
+	A := len(c.allowed)
+	gl := ws.g[:A]
+	logitGrad(gl, ws.modeLogp[:A], ws.modeProb[:A], ws.modePos, ws.modeEnt, a, b)
+	for k, m := range c.allowed {
+		axpy(gl[k], h, g.modeScore[m*H:(m+1)*H])
+		axpy(gl[k], p.modeScore[m*H:(m+1)*H], gh)
+		g.modeBias[m] += gl[k]
+	}
+
+	// Query layer.
+	for j, v := range h {
+		gh[j] *= 1 - v*v
+	}
+	axpy(1, gh, g.queryBias)
+	embedGrad(g.query, x, gh)
+}
