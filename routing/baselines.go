@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/masrouter/masrouter/agents"
 	"github.com/masrouter/masrouter/roles"
@@ -183,8 +181,7 @@ type Random struct {
 	models    []string
 	roles     *roles.Registry
 	maxAgents int
-	mu        sync.Mutex
-	rng       *rand.Rand
+	seed      int64
 }
 
 // NewRandom returns the uniform random router over pool and reg's roles;
@@ -206,7 +203,7 @@ func NewRandom(pool *agents.Pool, reg *roles.Registry, seed int64, maxAgents int
 		models:    pool.Names(),
 		roles:     reg,
 		maxAgents: maxAgents,
-		rng:       rand.New(rand.NewPCG(uint64(seed), 0x72616e646f6d)),
+		seed:      seed,
 	}, nil
 }
 
@@ -214,7 +211,8 @@ func NewRandom(pool *agents.Pool, reg *roles.Registry, seed int64, maxAgents int
 func (r *Random) Name() string { return "random" }
 
 // Route draws a uniformly random plan for t and records each choice with its
-// uniform log-probability.
+// uniform log-probability. The draw is keyed by the seed and t's ID (see
+// TaskRand), so it does not depend on routing order.
 func (r *Random) Route(ctx context.Context, t *tasks.Task) (topology.Plan, error) {
 	if err := checkTask(ctx, t); err != nil {
 		return topology.Plan{}, fmt.Errorf("routing: random: %w", err)
@@ -223,25 +221,24 @@ func (r *Random) Route(ctx context.Context, t *tasks.Task) (topology.Plan, error
 	if len(rs) == 0 {
 		return topology.Plan{}, fmt.Errorf("routing: random: domain %q has no roles", t.Domain)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	mode := allModes[r.rng.IntN(len(allModes))]
+	rng := TaskRand(r.seed, t.ID)
+	mode := allModes[rng.IntN(len(allModes))]
 	p := topology.Plan{Mode: mode, Domain: t.Domain}
 	p.Choices = append(p.Choices, topology.Choice{Stage: "mode", Value: string(mode), LogProb: -math.Log(float64(len(allModes)))})
 	n := 1
 	if !mode.SingleAgent() {
 		k := r.maxAgents - 1
-		n = 2 + r.rng.IntN(k)
+		n = 2 + rng.IntN(k)
 		p.Choices = append(p.Choices, topology.Choice{Stage: "count", Value: strconv.Itoa(n), LogProb: -math.Log(float64(k))})
 	}
 	p.Agents = make([]topology.AgentSpec, n)
 	for i := range p.Agents {
-		role := rs[r.rng.IntN(len(rs))].Name
+		role := rs[rng.IntN(len(rs))].Name
 		p.Agents[i].Role = role
 		p.Choices = append(p.Choices, topology.Choice{Stage: "role", Index: i, Value: role, LogProb: -math.Log(float64(len(rs)))})
 	}
 	for i := range p.Agents {
-		model := r.models[r.rng.IntN(len(r.models))]
+		model := r.models[rng.IntN(len(r.models))]
 		p.Agents[i].Model = model
 		p.Choices = append(p.Choices, topology.Choice{Stage: "model", Index: i, Value: model, LogProb: -math.Log(float64(len(r.models)))})
 	}

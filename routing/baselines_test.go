@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -164,7 +165,7 @@ func TestRandom(t *testing.T) {
 	const n = 3000
 	for i := range n {
 		d := tasks.Domains()[i%3]
-		p, err := r.Route(ctx, testTask(d, "q"))
+		p, err := r.Route(ctx, testTask(d, fmt.Sprintf("q%d", i)))
 		require.NoError(t, err)
 		modes[p.Mode]++
 		if !p.Mode.SingleAgent() {

@@ -78,9 +78,6 @@ type Controller struct {
 	domains    map[tasks.Domain]*domainTable
 	maxRoles   int
 
-	mu  sync.Mutex // guards rng
-	rng *rand.Rand
-
 	work sync.Pool // of *workspace
 }
 
@@ -168,7 +165,6 @@ func NewController(cfg ControllerConfig) (*Controller, error) {
 	}
 	p.initRandom(cfg.Seed)
 	c.params = p
-	c.rng = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x726f757465))
 	c.work.New = func() any { return c.newWorkspace() }
 	return c, nil
 }
@@ -227,7 +223,6 @@ func (c *Controller) with(pool *agents.Pool, reg *roles.Registry) (*Controller, 
 	if err := n.setPoolAndRoles(pool, reg); err != nil {
 		return nil, err
 	}
-	n.rng = rand.New(rand.NewPCG(uint64(c.cfg.Seed), 0x726f757465))
 	n.work.New = func() any { return n.newWorkspace() }
 	return n, nil
 }
@@ -276,7 +271,9 @@ func (c *Controller) Encode(ctx context.Context, t *tasks.Task) (Features, error
 }
 
 // Route encodes t and returns a plan sampled from the policy, or decoded
-// greedily when the config asks for it.
+// greedily when the config asks for it. Sampling draws from a stream keyed by
+// the config's seed and the task's ID, so a task's plan does not depend on
+// which other tasks were routed before it or concurrently with it.
 func (c *Controller) Route(ctx context.Context, t *tasks.Task) (topology.Plan, error) {
 	if c.cfg.Greedy {
 		return c.Greedy(ctx, t)
@@ -285,9 +282,18 @@ func (c *Controller) Route(ctx context.Context, t *tasks.Task) (topology.Plan, e
 	if err != nil {
 		return topology.Plan{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.SampleFeatures(f, t.Domain, c.rng)
+	return c.SampleFeatures(f, t.Domain, TaskRand(c.cfg.Seed, t.ID))
+}
+
+// TaskRand returns a random stream determined by seed and a task ID, for
+// routers whose choices must not depend on the order tasks arrive in.
+func TaskRand(seed int64, taskID string) *rand.Rand {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(taskID); i++ {
+		h ^= uint64(taskID[i])
+		h *= 1099511628211
+	}
+	return rand.New(rand.NewPCG(uint64(seed), h))
 }
 
 // Sample encodes t and samples a plan using rng, which the caller must not

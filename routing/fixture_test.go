@@ -74,7 +74,7 @@ func testRegistry(t testing.TB) *roles.Registry {
 }
 
 func testTask(d tasks.Domain, query string) *tasks.Task {
-	return &tasks.Task{ID: "test/" + string(d), Benchmark: "test", Domain: d, Query: query}
+	return &tasks.Task{ID: "test/" + string(d) + "/" + query, Benchmark: "test", Domain: d, Query: query}
 }
 
 func testController(t testing.TB, mod func(*ControllerConfig)) *Controller {
