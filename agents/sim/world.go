@@ -58,6 +58,16 @@ type World struct {
 	skill map[string]map[string]float64
 	// calib[benchmark key] are the entries the skills were calibrated on.
 	calib map[string][]*entry
+	// scale[benchmark key] standardises features into difficulties.
+	scale map[string]featureScale
+}
+
+// featureScale maps a raw feature to a standardised difficulty.
+type featureScale struct{ mean, sd, weight float64 }
+
+func (s featureScale) z(feature float64, taskID string) float64 {
+	rest := math.Sqrt(math.Max(0, 1-s.weight*s.weight))
+	return s.weight*(feature-s.mean)/s.sd + rest*normal(hashOf("idio", taskID))
 }
 
 // entry is one question the simulator can answer.
@@ -126,6 +136,7 @@ func NewWorld(cfg Config) (*World, error) {
 		byLine:    make(map[string][]*entry),
 		skill:     make(map[string]map[string]float64),
 		calib:     make(map[string][]*entry),
+		scale:     make(map[string]featureScale),
 		roles:     cfg.Roles,
 	}
 	var err error
@@ -187,7 +198,7 @@ func NewWorld(cfg Config) (*World, error) {
 			}
 			all = append(all, es...)
 		}
-		standardise(all, bp.FeatureWeight)
+		w.scale[key] = standardise(all, bp.FeatureWeight)
 		for _, e := range all {
 			w.add(e)
 		}
@@ -197,17 +208,19 @@ func NewWorld(cfg Config) (*World, error) {
 			return nil, errors.New("sim: a configured task has no scorer")
 		}
 		e := &entry{task: t, key: benchmarkKey(t.Benchmark)}
-		if d, ok := t.Meta["difficulty"]; ok {
-			v, err := strconv.ParseFloat(d, 64)
-			if err != nil {
-				return nil, fmt.Errorf("sim: task %s: meta difficulty: %w", t.ID, err)
-			}
-			e.z = v
-		}
-		if e.key != "" {
-			// A built-in benchmark's task keeps that benchmark's calibration.
-			if _, ok := w.calib[e.key]; !ok {
-				e.key = ""
+		if sc, ok := w.scale[e.key]; ok {
+			// Another split of a built-in benchmark (GSM8K train, MMLU dev):
+			// the benchmark's calibration and difficulty scale apply.
+			e.feature = feature(e.key, t, subjects)
+			e.z = sc.z(e.feature, t.ID)
+		} else {
+			e.key = ""
+			if d, ok := t.Meta["difficulty"]; ok {
+				v, err := strconv.ParseFloat(d, 64)
+				if err != nil {
+					return nil, fmt.Errorf("sim: task %s: meta difficulty: %w", t.ID, err)
+				}
+				e.z = v
 			}
 		}
 		w.add(e)
@@ -272,8 +285,9 @@ func metaFloat(t *tasks.Task, key string, def float64) float64 {
 	return def
 }
 
-// standardise sets z = fw*std(feature) + sqrt(1-fw^2)*idiosyncratic.
-func standardise(es []*entry, fw float64) {
+// standardise sets z = fw*std(feature) + sqrt(1-fw^2)*idiosyncratic and
+// returns the scale it used.
+func standardise(es []*entry, fw float64) featureScale {
 	xs := make([]float64, len(es))
 	for i, e := range es {
 		xs[i] = e.feature
@@ -282,10 +296,11 @@ func standardise(es []*entry, fw float64) {
 	if sd == 0 {
 		sd = 1
 	}
-	rest := math.Sqrt(math.Max(0, 1-fw*fw))
+	sc := featureScale{mean: mean, sd: sd, weight: fw}
 	for _, e := range es {
-		e.z = fw*(e.feature-mean)/sd + rest*normal(hashOf("idio", e.task.ID))
+		e.z = sc.z(e.feature, e.task.ID)
 	}
+	return sc
 }
 
 // knowledge is a model's stable, per-question deviation a[m,q] ~ N(0,1).

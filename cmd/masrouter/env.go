@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/masrouter/masrouter/agents"
+	"github.com/masrouter/masrouter/agents/sim"
+	"github.com/masrouter/masrouter/roles"
+	"github.com/masrouter/masrouter/routing"
+	"github.com/masrouter/masrouter/tasks"
+	"github.com/masrouter/masrouter/topology"
+)
+
+// envFlags are the flags every command that runs plans shares.
+type envFlags struct {
+	seed      int64
+	budget    float64
+	rolesDir  string
+	premium   string
+	maxAgents int
+}
+
+func (f *envFlags) register(cmd *cobra.Command) {
+	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed for sampling, the simulator's draws and the router's initialisation")
+	cmd.Flags().Float64Var(&f.budget, "budget", 0, "per-query dollar budget; 0 means none")
+	cmd.Flags().StringVar(&f.rolesDir, "roles", "", "folder of extra role profiles (*.yaml) to add to the built-in ones")
+	cmd.Flags().StringVar(&f.premium, "premium", "gpt-4o", "premium model of the static-delegation baseline")
+	cmd.Flags().IntVar(&f.maxAgents, "max-agents", routing.DefaultMaxAgents, "most agents a routed multi-agent plan may use")
+}
+
+// env is what a command needs to route and run plans.
+type env struct {
+	roles *roles.Registry
+	world *sim.World
+	pool  *agents.Pool
+	exec  *topology.Executor
+}
+
+// newEnv builds the role registry, the simulated pool (which must know the
+// tasks it will be asked) and an executor.
+func newEnv(f *envFlags, ts []*tasks.Task) (*env, error) {
+	reg, err := roles.Default()
+	if err != nil {
+		return nil, err
+	}
+	if f.rolesDir != "" {
+		if err := reg.LoadDir(f.rolesDir); err != nil {
+			return nil, err
+		}
+	}
+	benches := map[string]bool{}
+	var extra []*tasks.Task
+	for _, t := range ts {
+		switch t.Benchmark {
+		case "gsm8k", "mmlu", "math", "math500":
+			b := t.Benchmark
+			if b == "math500" {
+				b = "math"
+			}
+			benches[b] = true
+			if !strings.Contains(t.ID, "/test/") {
+				extra = append(extra, t) // e.g. GSM8K train or MMLU dev
+			}
+		default:
+			extra = append(extra, t)
+		}
+	}
+	var list []string
+	for _, b := range []string{"gsm8k", "math", "mmlu"} {
+		if benches[b] {
+			list = append(list, b)
+		}
+	}
+	if len(list) == 0 {
+		list = []string{"gsm8k"}
+	}
+	world, err := sim.NewWorld(sim.Config{Seed: f.seed, Benchmarks: list, Tasks: extra, Roles: reg})
+	if err != nil {
+		return nil, err
+	}
+	pool, err := world.Pool()
+	if err != nil {
+		return nil, err
+	}
+	exec, err := topology.NewExecutor(topology.Config{Pool: pool, Roles: reg, Budget: f.budget, Seed: int(f.seed)})
+	if err != nil {
+		return nil, err
+	}
+	return &env{roles: reg, world: world, pool: pool, exec: exec}, nil
+}
+
+// controller returns the cascaded controller: untrained (random
+// initialisation) unless a checkpoint is loaded later.
+func (e *env) controller(f *envFlags, greedy bool) (*routing.Controller, error) {
+	return routing.NewController(routing.ControllerConfig{
+		Pool: e.pool, Roles: e.roles, Seed: f.seed, Greedy: greedy, MaxAgents: f.maxAgents,
+	})
+}
+
+// baselines returns static delegation, the random router, and every model
+// alone with IO and with CoT.
+func (e *env) baselines(f *envFlags) ([]routing.Router, error) {
+	static, err := routing.NewStatic(routing.StaticConfig{Pool: e.pool, Roles: e.roles, Model: f.premium})
+	if err != nil {
+		return nil, err
+	}
+	random, err := routing.NewRandom(e.pool, e.roles, f.seed, f.maxAgents)
+	if err != nil {
+		return nil, err
+	}
+	out := []routing.Router{static, random}
+	for _, m := range e.pool.Names() {
+		for _, mode := range []topology.Mode{topology.ModeIO, topology.ModeCoT} {
+			s, err := routing.NewSingle(m, mode, e.roles)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// loadTasks loads a benchmark split, or a user JSONL file when task names one.
+func loadTasks(task, split string) ([]*tasks.Task, error) {
+	if strings.HasSuffix(task, ".jsonl") {
+		return tasks.LoadJSONL(task)
+	}
+	ts, err := tasks.Load(task, split)
+	if err != nil {
+		return nil, fmt.Errorf("--task %s --split %s: %w", task, split, err)
+	}
+	return ts, nil
+}
