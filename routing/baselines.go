@@ -43,12 +43,14 @@ type Static struct {
 
 // NewStatic validates cfg and returns the static delegation router.
 func NewStatic(cfg StaticConfig) (*Static, error) {
-	switch {
-	case cfg.Pool == nil:
+	if cfg.Pool == nil {
 		return nil, errors.New("routing: static: config field Pool is nil")
-	case cfg.Roles == nil:
-		return nil, errors.New("routing: static: config field Roles is nil")
 	}
+	reg, err := orDefaultRoles(cfg.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("routing: static: %w", err)
+	}
+	cfg.Roles = reg
 	if cfg.Model == "" {
 		cfg.Model = DefaultPremiumModel
 	}
@@ -136,8 +138,10 @@ func NewSingle(model string, mode topology.Mode, reg *roles.Registry) (*Single, 
 		return nil, fmt.Errorf("routing: single: unknown mode %q", mode)
 	case !mode.SingleAgent():
 		return nil, fmt.Errorf("routing: single: mode %s runs several agents, want IO, CoT or Reflection", mode)
-	case reg == nil:
-		return nil, errors.New("routing: single: roles registry is nil")
+	}
+	reg, err := orDefaultRoles(reg)
+	if err != nil {
+		return nil, fmt.Errorf("routing: single: %w", err)
 	}
 	return &Single{roles: reg, model: model, mode: mode}, nil
 }
@@ -190,8 +194,10 @@ func NewRandom(pool *agents.Pool, reg *roles.Registry, seed int64, maxAgents int
 	switch {
 	case pool == nil:
 		return nil, errors.New("routing: random: pool is nil")
-	case reg == nil:
-		return nil, errors.New("routing: random: roles registry is nil")
+	}
+	reg, err := orDefaultRoles(reg)
+	if err != nil {
+		return nil, fmt.Errorf("routing: random: %w", err)
 	}
 	if maxAgents == 0 {
 		maxAgents = DefaultMaxAgents
@@ -250,4 +256,12 @@ func checkTask(ctx context.Context, t *tasks.Task) error {
 		return errors.New("task is nil")
 	}
 	return ctx.Err()
+}
+
+// orDefaultRoles returns reg, or the built-in roles when reg is nil.
+func orDefaultRoles(reg *roles.Registry) (*roles.Registry, error) {
+	if reg != nil {
+		return reg, nil
+	}
+	return roles.Default()
 }

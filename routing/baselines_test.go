@@ -67,8 +67,9 @@ func TestStatic(t *testing.T) {
 	assert.ErrorContains(t, err, `config field Model: unknown model "gpt-5"`)
 	_, err = NewStatic(StaticConfig{Roles: reg})
 	assert.ErrorContains(t, err, "Pool is nil")
-	_, err = NewStatic(StaticConfig{Pool: pool})
-	assert.ErrorContains(t, err, "Roles is nil")
+	withDefault, err := NewStatic(StaticConfig{Pool: pool})
+	require.NoError(t, err, "nil Roles means the built-in roles")
+	assert.Equal(t, "static-delegation", withDefault.Name())
 	_, err = s.Route(ctx, testTask("law", "q"))
 	assert.ErrorContains(t, err, `domain "law" has no roles`)
 	_, err = s.Route(ctx, nil)
@@ -143,7 +144,6 @@ func TestSingle(t *testing.T) {
 		{"", topology.ModeIO, reg, "model name is empty"},
 		{"gpt-4o", topology.ModeDebate, reg, "runs several agents"},
 		{"gpt-4o", "Swarm", reg, `unknown mode "Swarm"`},
-		{"gpt-4o", topology.ModeIO, nil, "registry is nil"},
 	} {
 		_, err := NewSingle(tc.model, tc.mode, tc.reg)
 		assert.ErrorContains(t, err, tc.want)
@@ -220,7 +220,7 @@ func TestRandom(t *testing.T) {
 	_, err = NewRandom(nil, reg, 1, 0)
 	assert.ErrorContains(t, err, "pool is nil")
 	_, err = NewRandom(pool, nil, 1, 0)
-	assert.ErrorContains(t, err, "registry is nil")
+	assert.NoError(t, err, "nil registry means the built-in roles")
 	_, err = NewRandom(pool, reg, 1, 1)
 	assert.ErrorContains(t, err, "maxAgents = 1")
 	_, err = r.Route(ctx, testTask("law", "q"))

@@ -29,7 +29,7 @@ const (
 type ControllerConfig struct {
 	// Pool is the set of models the controller assigns to roles. Required.
 	Pool *agents.Pool
-	// Roles supplies each domain's roles. Required. The controller reads it
+	// Roles supplies each domain's roles; nil means roles.Default(). The controller reads it
 	// once, in NewController.
 	Roles *roles.Registry
 	// Encoder encodes queries; nil means a HashEncoder with DefaultBuckets.
@@ -110,9 +110,11 @@ func NewController(cfg ControllerConfig) (*Controller, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("routing: controller: config field Pool is nil")
 	}
-	if cfg.Roles == nil {
-		return nil, errors.New("routing: controller: config field Roles is nil")
+	reg, err := orDefaultRoles(cfg.Roles)
+	if err != nil {
+		return nil, fmt.Errorf("routing: controller: %w", err)
 	}
+	cfg.Roles = reg
 	if cfg.Encoder == nil {
 		cfg.Encoder = &HashEncoder{}
 	}

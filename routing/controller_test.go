@@ -29,7 +29,6 @@ func TestNewControllerErrors(t *testing.T) {
 		want string
 	}{
 		{"no pool", ControllerConfig{Roles: reg}, "field Pool is nil"},
-		{"no roles", ControllerConfig{Pool: pool}, "field Roles is nil"},
 		{"empty registry", ControllerConfig{Pool: pool, Roles: &roles.Registry{}}, "registry has no roles"},
 		{"negative hidden", ControllerConfig{Pool: pool, Roles: reg, Hidden: -1}, "field Hidden = -1"},
 		{"one agent", ControllerConfig{Pool: pool, Roles: reg, MaxAgents: 1}, "field MaxAgents = 1"},
@@ -89,6 +88,14 @@ func assertValidPlan(t *testing.T, c *Controller, reg *roles.Registry, pool *age
 		assert.LessOrEqual(t, ch.LogProb, 0.0)
 		assert.False(t, math.IsNaN(ch.LogProb) || math.IsInf(ch.LogProb, 0))
 	}
+}
+
+func TestNilRolesMeansBuiltInRoles(t *testing.T) {
+	c, err := NewController(ControllerConfig{Pool: testPool(t)})
+	require.NoError(t, err)
+	def, err := roles.Default()
+	require.NoError(t, err)
+	assert.Equal(t, def.Names(tasks.DomainMath), c.Config().Roles.Names(tasks.DomainMath))
 }
 
 func TestSampledPlansAreValid(t *testing.T) {

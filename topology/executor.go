@@ -43,7 +43,7 @@ type Hooks struct {
 type Config struct {
 	// Pool holds the models plans may name. Required.
 	Pool *agents.Pool
-	// Roles holds the roles plans may name. Required.
+	// Roles holds the roles plans may name; nil means roles.Default().
 	Roles *roles.Registry
 	// Budget is the most a single query may spend, in dollars; 0 means no limit.
 	Budget float64
@@ -73,11 +73,16 @@ type Executor struct {
 
 // NewExecutor validates cfg, fills its defaults and returns an executor.
 func NewExecutor(cfg Config) (*Executor, error) {
+	if cfg.Roles == nil {
+		reg, err := roles.Default()
+		if err != nil {
+			return nil, fmt.Errorf("executor: %w", err)
+		}
+		cfg.Roles = reg
+	}
 	switch {
 	case cfg.Pool == nil:
 		return nil, errors.New("executor: config field Pool: nil")
-	case cfg.Roles == nil:
-		return nil, errors.New("executor: config field Roles: nil")
 	case cfg.Budget < 0:
 		return nil, fmt.Errorf("executor: config field Budget: %g is negative", cfg.Budget)
 	case cfg.MaxTokens < 0:

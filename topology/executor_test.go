@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/masrouter/masrouter/agents"
+	"github.com/masrouter/masrouter/roles"
 	"github.com/masrouter/masrouter/tasks"
 	"github.com/masrouter/masrouter/topology"
 )
@@ -46,7 +47,6 @@ func TestNewExecutorErrors(t *testing.T) {
 		want string
 	}{
 		{"no pool", topology.Config{Roles: reg}, "field Pool"},
-		{"no roles", topology.Config{Pool: pool}, "field Roles"},
 		{"negative budget", topology.Config{Pool: pool, Roles: reg, Budget: -1}, "field Budget"},
 		{"negative max tokens", topology.Config{Pool: pool, Roles: reg, MaxTokens: -1}, "field MaxTokens"},
 		{"negative expected", topology.Config{Pool: pool, Roles: reg, ExpectedCompletion: -5}, "field ExpectedCompletion"},
@@ -682,4 +682,12 @@ func TestAlreadyCancelled(t *testing.T) {
 		assert.Equal(t, context.Canceled.Error(), n.Error, n.ID)
 	}
 	assert.Empty(t, f.recorded())
+}
+
+func TestNilRolesMeansBuiltInRoles(t *testing.T) {
+	e, err := topology.NewExecutor(topology.Config{Pool: testPool(t, &fakeModel{})})
+	require.NoError(t, err)
+	def, err := roles.Default()
+	require.NoError(t, err)
+	assert.Equal(t, def.Names(tasks.DomainCode), e.Config().Roles.Names(tasks.DomainCode))
 }
