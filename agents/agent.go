@@ -164,11 +164,16 @@ func UserPrompt(req Request) string {
 	return b.String()
 }
 
-// Run calls the agent's model once. A context error takes precedence over
-// the provider's error, because langchaingo providers lose its type.
+// Run calls the agent's model once. When the call fails after ctx is done,
+// the context's error is returned instead of the provider's, because
+// langchaingo providers lose its type; a call that completed is returned and
+// priced even if ctx ended meanwhile, since it was paid for.
 func (a Agent) Run(ctx context.Context, req Request) (Reply, error) {
 	if a.Model == nil || a.Model.LLM == nil {
 		return Reply{}, errors.New("agent: no model")
+	}
+	if _, ok := Instructions[req.Step]; !ok && req.Step != "" {
+		return Reply{}, fmt.Errorf("agent %s on %s: unknown step %q", a.Role.Name, a.Model.Name, req.Step)
 	}
 	msgs := a.Messages(req)
 	rep := Reply{Model: a.Model.Name, Prompt: renderMessages(msgs)}
@@ -189,10 +194,10 @@ func (a Agent) Run(ctx context.Context, req Request) (Reply, error) {
 	start := time.Now()
 	resp, err := a.Model.LLM.GenerateContent(ctx, msgs, opts...)
 	rep.Latency = time.Since(start)
-	if cerr := ctx.Err(); cerr != nil {
-		return rep, fmt.Errorf("agent %s on %s: %w", a.Role.Name, a.Model.Name, cerr)
-	}
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (provider: %v)", cerr, err)
+		}
 		return rep, fmt.Errorf("agent %s on %s: %w", a.Role.Name, a.Model.Name, err)
 	}
 	if resp == nil || len(resp.Choices) == 0 || resp.Choices[0] == nil {

@@ -3,6 +3,7 @@ package agents
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -50,16 +51,27 @@ func (m *Model) Validate() error {
 		return errors.New("model: name is empty")
 	case m.LLM == nil:
 		return fmt.Errorf("model %q: llm is nil", m.Name)
-	case m.Price.InputPerMillion < 0 || m.Price.OutputPerMillion < 0:
-		return fmt.Errorf("model %q: negative price", m.Name)
+	case !validPrice(m.Price.InputPerMillion):
+		return fmt.Errorf("model %q: input price %g per million, want a finite value >= 0", m.Name, m.Price.InputPerMillion)
+	case !validPrice(m.Price.OutputPerMillion):
+		return fmt.Errorf("model %q: output price %g per million, want a finite value >= 0", m.Name, m.Price.OutputPerMillion)
+	case m.MaxTokens < 0:
+		return fmt.Errorf("model %q: max tokens %d, want 0 (no cap) or more", m.Name, m.MaxTokens)
 	}
-	for k, v := range m.Skills {
-		if v < 0 || v > 1 {
+	keys := make([]string, 0, len(m.Skills))
+	for k := range m.Skills {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v := m.Skills[k]; !(v >= 0 && v <= 1) {
 			return fmt.Errorf("model %q: skill %q = %g, want a value in [0, 1]", m.Name, k, v)
 		}
 	}
 	return nil
 }
+
+func validPrice(p float64) bool { return p >= 0 && !math.IsInf(p, 1) }
 
 // Skill returns the model's skill for the first key present, or fallback.
 func (m *Model) Skill(fallback float64, keys ...string) float64 {
@@ -130,9 +142,13 @@ func (p *Pool) With(models ...*Model) (*Pool, error) {
 }
 
 // MostExpensive returns the model with the highest blended price (input and
-// output weighted 1:3, a typical chat ratio), ties broken by name.
+// output weighted 1:3, a typical chat ratio), ties broken by name, or nil
+// for an empty pool.
 func (p *Pool) MostExpensive() *Model {
 	ms := p.Models()
+	if len(ms) == 0 {
+		return nil
+	}
 	sort.SliceStable(ms, func(i, j int) bool {
 		bi, bj := blended(ms[i].Price), blended(ms[j].Price)
 		if bi != bj {

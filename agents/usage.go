@@ -22,24 +22,31 @@ func (u Usage) Add(v Usage) Usage {
 // UsageFromGenerationInfo reads the token counts a langchaingo provider put in
 // ContentChoice.GenerationInfo. It understands OpenAI and Ollama
 // (PromptTokens/CompletionTokens) and Anthropic (InputTokens/OutputTokens)
-// keys; ok is false when neither pair is present.
+// keys; ok is false when neither pair holds a usable count. A pair whose
+// counts are both zero is not a count (langchaingo's OpenAI client fills in
+// zeros when a server sends no usage), and a negative or non-finite count
+// makes its pair unusable.
 func UsageFromGenerationInfo(info map[string]any) (u Usage, ok bool) {
-	if info == nil {
-		return Usage{}, false
+	if u, ok := usagePair(info, "PromptTokens", "CompletionTokens"); ok {
+		return u, true
 	}
-	in, okIn := intField(info, "PromptTokens")
-	out, okOut := intField(info, "CompletionTokens")
-	if okIn || okOut {
-		return Usage{in, out}, true
-	}
-	in, okIn = intField(info, "InputTokens")
-	out, okOut = intField(info, "OutputTokens")
-	if okIn || okOut {
-		return Usage{in, out}, true
-	}
-	return Usage{}, false
+	return usagePair(info, "InputTokens", "OutputTokens")
 }
 
+// usagePair reads one pair of count keys; one key alone is enough.
+func usagePair(info map[string]any, promptKey, completionKey string) (Usage, bool) {
+	in, okIn := intField(info, promptKey)
+	out, okOut := intField(info, completionKey)
+	if !okIn && !okOut || in < 0 || out < 0 || in == 0 && out == 0 {
+		return Usage{}, false
+	}
+	return Usage{PromptTokens: in, CompletionTokens: out}, true
+}
+
+// maxExactFloat is the largest float64 below which every integer is exact.
+const maxExactFloat = 1 << 53
+
+// intField reads an integer-valued field; floats must be finite and exact.
 func intField(info map[string]any, key string) (int, bool) {
 	switch v := info[key].(type) {
 	case int:
@@ -49,12 +56,19 @@ func intField(info map[string]any, key string) (int, bool) {
 	case int64:
 		return int(v), true
 	case float64:
-		return int(v), true
+		return floatField(v)
 	case float32:
-		return int(v), true
+		return floatField(float64(v))
 	default:
 		return 0, false
 	}
+}
+
+func floatField(v float64) (int, bool) {
+	if math.IsNaN(v) || math.Abs(v) > maxExactFloat {
+		return 0, false
+	}
+	return int(v), true
 }
 
 // EstimateTokens approximates the token count of text without a tokenizer
