@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -26,7 +27,7 @@ type benchReport struct {
 	Simulated bool                 `json:"simulated"`
 	Note      string               `json:"note"`
 	Task      string               `json:"task"`
-	Split     string               `json:"split"`
+	Split     string               `json:"split,omitempty"` // empty for a user JSONL file
 	N         int                  `json:"n"`
 	Seed      int64                `json:"seed"`
 	Policy    string               `json:"policy"`
@@ -70,12 +71,33 @@ CoT.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
+			if err := ef.validate(); err != nil {
+				return err
+			}
+			if n < 0 {
+				return fmt.Errorf("--n %d: want ≥ 0 (0 means every question)", n)
+			}
+			if workers < 0 {
+				return fmt.Errorf("--workers %d: want ≥ 0 (0 means GOMAXPROCS)", workers)
+			}
+			if out != "" {
+				if err := checkOut(out); err != nil {
+					return err
+				}
+			}
+			if _, err := splitMethods("--methods", methods); err != nil {
+				return err
+			}
+			reg, err := ef.loadRoles()
+			if err != nil {
+				return err
+			}
 			all, err := loadTasks(task, split)
 			if err != nil {
 				return err
 			}
 			ts := tasks.Sample(all, n, ef.seed)
-			env, err := newEnv(&ef, ts)
+			env, err := newEnv(&ef, reg, ts)
 			if err != nil {
 				return err
 			}
@@ -87,7 +109,7 @@ CoT.`,
 			if err != nil {
 				return err
 			}
-			routers, err := selectMethods(append([]routing.Router{ctrl}, base...), methods)
+			routers, err := selectMethods(append([]routing.Router{ctrl}, base...), "--methods", methods)
 			if err != nil {
 				return err
 			}
@@ -97,18 +119,23 @@ CoT.`,
 			if err != nil {
 				return err
 			}
+			repSplit := split
+			if isTaskFile(task) {
+				repSplit = ""
+			}
 			rep := benchReport{
-				Version: 1, Simulated: true, Note: simNote, Task: task, Split: split, N: len(ts), Seed: ef.seed,
+				Version: 1, Simulated: true, Note: simNote, Task: task, Split: repSplit, N: len(ts), Seed: ef.seed,
 				Policy: "untrained (random initialisation)", Created: time.Now().UTC(), Elapsed: time.Since(start).Seconds(), Results: res,
 			}
 			for _, m := range env.pool.Models() {
 				rep.Pool = append(rep.Pool, poolEntry{m.Name, m.Price.InputPerMillion, m.Price.OutputPerMillion})
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s/%s: %d questions, seed %d, policy %s. %s\n\n", task, split, len(ts), ef.seed, rep.Policy, simNote)
+			fmt.Fprintf(w, "%s: %d questions, seed %d, policy %s. %s\n\n", taskLabel(task, split), len(ts), ef.seed, rep.Policy, simNote)
 			printResults(w, res)
 			if out == "" {
-				out = fmt.Sprintf("bench-%s-n%d-seed%d.json", strings.TrimSuffix(task, ".jsonl"), len(ts), ef.seed)
+				// In the working directory, also when --task is a path.
+				out = fmt.Sprintf("bench-%s-n%d-seed%d.json", strings.TrimSuffix(filepath.Base(task), ".jsonl"), len(ts), ef.seed)
 			}
 			data, err := json.MarshalIndent(rep, "", "  ")
 			if err != nil {
@@ -133,22 +160,67 @@ CoT.`,
 	return cmd
 }
 
-func selectMethods(all []routing.Router, list string) ([]routing.Router, error) {
+// checkOut refuses a report path that cannot be written, before any work:
+// a directory, or a file in a folder that does not exist.
+func checkOut(out string) error {
+	if info, err := os.Stat(out); err == nil && info.IsDir() {
+		return fmt.Errorf("--out %s: is a directory; name a file", out)
+	}
+	dir := filepath.Dir(out)
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("--out %s: %s is not a directory", out, dir)
+	}
+	return nil
+}
+
+// splitMethods splits a comma-separated list of method names, refusing an
+// empty name or a name given twice. flag names the flag, for errors.
+func splitMethods(flag, list string) ([]string, error) {
 	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return nil, fmt.Errorf("%s %q: empty method name", flag, list)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("%s: method %q listed twice", flag, name)
+		}
+		seen[name] = true
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// selectMethods returns the routers named in the comma-separated list, in
+// its order, or all of them when the list is empty. flag names the flag the
+// list came from, for errors.
+func selectMethods(all []routing.Router, flag, list string) ([]routing.Router, error) {
+	names, err := splitMethods(flag, list)
+	if err != nil {
+		return nil, err
+	}
+	if names == nil {
 		return all, nil
 	}
 	by := map[string]routing.Router{}
-	var names []string
+	var have []string
 	for _, r := range all {
 		by[r.Name()] = r
-		names = append(names, r.Name())
+		have = append(have, r.Name())
 	}
-	var out []routing.Router
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
+	out := make([]routing.Router, 0, len(names))
+	for _, name := range names {
 		r, ok := by[name]
 		if !ok {
-			return nil, fmt.Errorf("--methods: unknown method %q (have %s)", name, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%s: unknown method %q (have %s)", flag, name, strings.Join(have, ", "))
 		}
 		out = append(out, r)
 	}

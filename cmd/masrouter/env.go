@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,17 @@ func (f *envFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.maxAgents, "max-agents", routing.DefaultMaxAgents, "most agents a routed multi-agent plan may use")
 }
 
+// validate checks the flags' values before any work starts.
+func (f *envFlags) validate() error {
+	if f.budget < 0 || math.IsNaN(f.budget) || math.IsInf(f.budget, 0) {
+		return fmt.Errorf("--budget %g: want a dollar amount ≥ 0 (0 means no budget)", f.budget)
+	}
+	if f.maxAgents < 2 || f.maxAgents > routing.MaxAgentsLimit {
+		return fmt.Errorf("--max-agents %d: want 2..%d", f.maxAgents, routing.MaxAgentsLimit)
+	}
+	return nil
+}
+
 // env is what a command needs to route and run plans.
 type env struct {
 	roles *roles.Registry
@@ -39,18 +51,24 @@ type env struct {
 	exec  *topology.Executor
 }
 
-// newEnv builds the role registry, the simulated pool (which must know the
-// tasks it will be asked) and an executor.
-func newEnv(f *envFlags, ts []*tasks.Task) (*env, error) {
+// loadRoles returns the built-in roles plus those of --roles. Commands call
+// it before loading tasks, so a bad role file is reported at once.
+func (f *envFlags) loadRoles() (*roles.Registry, error) {
 	reg, err := roles.Default()
 	if err != nil {
 		return nil, err
 	}
 	if f.rolesDir != "" {
 		if err := reg.LoadDir(f.rolesDir); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--roles: %w", err)
 		}
 	}
+	return reg, nil
+}
+
+// newEnv builds the simulated pool (which must know the tasks it will be
+// asked) and an executor around the role registry reg.
+func newEnv(f *envFlags, reg *roles.Registry, ts []*tasks.Task) (*env, error) {
 	benches := map[string]bool{}
 	var extra []*tasks.Task
 	for _, t := range ts {
@@ -63,6 +81,13 @@ func newEnv(f *envFlags, ts []*tasks.Task) (*env, error) {
 			benches[b] = true
 			if !strings.Contains(t.ID, "/test/") {
 				extra = append(extra, t) // e.g. GSM8K train or MMLU dev
+			}
+		case "cli":
+			// A question typed on the command line is in the simulator's
+			// answer key only when the user gave its gold answer; without
+			// one the simulator says honestly that it cannot answer.
+			if strings.TrimSpace(t.Gold) != "" {
+				extra = append(extra, t)
 			}
 		default:
 			extra = append(extra, t)
@@ -105,7 +130,7 @@ func (e *env) controller(f *envFlags, greedy bool) (*routing.Controller, error) 
 func (e *env) baselines(f *envFlags) ([]routing.Router, error) {
 	static, err := routing.NewStatic(routing.StaticConfig{Pool: e.pool, Roles: e.roles, Model: f.premium})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--premium %s: %w", f.premium, err)
 	}
 	random, err := routing.NewRandom(e.pool, e.roles, f.seed, f.maxAgents)
 	if err != nil {
@@ -124,14 +149,35 @@ func (e *env) baselines(f *envFlags) ([]routing.Router, error) {
 	return out, nil
 }
 
-// loadTasks loads a benchmark split, or a user JSONL file when task names one.
+// loadTasks loads a benchmark split, or a user JSONL file when task names
+// one. A task file has no splits, so any split but the default is refused.
 func loadTasks(task, split string) ([]*tasks.Task, error) {
-	if strings.HasSuffix(task, ".jsonl") {
-		return tasks.LoadJSONL(task)
+	if isTaskFile(task) {
+		if split != "test" {
+			return nil, fmt.Errorf("--split %s: --task %s is a task file, which has no splits", split, task)
+		}
+		ts, err := tasks.LoadJSONL(task)
+		if err != nil {
+			return nil, fmt.Errorf("--task %s: %w", task, err)
+		}
+		return ts, nil
 	}
 	ts, err := tasks.Load(task, split)
 	if err != nil {
 		return nil, fmt.Errorf("--task %s --split %s: %w", task, split, err)
 	}
 	return ts, nil
+}
+
+// isTaskFile reports whether --task names a user JSONL file rather than a
+// shipped benchmark.
+func isTaskFile(task string) bool { return strings.HasSuffix(task, ".jsonl") }
+
+// taskLabel names the tasks --task and --split select: "gsm8k/test", or the
+// file for a user JSONL file (which has no splits).
+func taskLabel(task, split string) string {
+	if isTaskFile(task) {
+		return task
+	}
+	return task + "/" + split
 }

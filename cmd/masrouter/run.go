@@ -36,66 +36,99 @@ func (q *queryFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&q.router, "router", "masrouter", "router: masrouter, static-delegation, random, or single/<model>/<IO|CoT>")
 }
 
-// resolve returns the task the flags and arguments name. A question typed on
-// the command line that is also a benchmark question gets that question's
-// gold answer and scorer.
-func (q *queryFlags) resolve(args []string) (*tasks.Task, error) {
+// resolve returns the task the flags and arguments name; changed reports
+// whether the user set a flag. A question typed on the command line that is
+// also a benchmark question gets that question's gold answer and scorer.
+// Flags that do not apply to the chosen form are refused, not ignored.
+func (q *queryFlags) resolve(args []string, changed func(flag string) bool) (*tasks.Task, error) {
 	if q.task != "" {
 		if len(args) > 0 {
 			return nil, fmt.Errorf("give either a question or --task, not both")
+		}
+		for _, f := range []string{"domain", "gold", "scorer"} {
+			if changed(f) {
+				return nil, fmt.Errorf("--%s applies to a question given as an argument, not to --task", f)
+			}
 		}
 		ts, err := loadTasks(q.task, q.split)
 		if err != nil {
 			return nil, err
 		}
 		if q.index < 0 || q.index >= len(ts) {
-			return nil, fmt.Errorf("--index %d: %s/%s has questions 0..%d", q.index, q.task, q.split, len(ts)-1)
+			return nil, fmt.Errorf("--index %d: %s has questions 0..%d", q.index, taskLabel(q.task, q.split), len(ts)-1)
 		}
 		return ts[q.index], nil
 	}
 	if len(args) != 1 || strings.TrimSpace(args[0]) == "" {
 		return nil, fmt.Errorf("give one question as an argument, or --task and --index")
 	}
+	for _, f := range []string{"split", "index"} {
+		if changed(f) {
+			return nil, fmt.Errorf("--%s applies only with --task", f)
+		}
+	}
 	d, err := tasks.ParseDomain(q.domain)
 	if err != nil {
 		return nil, fmt.Errorf("--domain: %w", err)
 	}
-	query := strings.TrimSpace(args[0])
-	if t := findBenchmarkQuestion(d, query); t != nil {
-		return t, nil
-	}
 	name := q.scorer
-	if name == "" {
+	switch {
+	case name != "" && q.gold == "":
+		return nil, fmt.Errorf("--scorer %s: give --gold too; the scorer compares the reply with it", name)
+	case name == "":
 		name = map[tasks.Domain]string{tasks.DomainMath: "math", tasks.DomainCommonsense: "mmlu", tasks.DomainCode: "exact"}[d]
 	}
 	sc, err := tasks.ScorerByName(name)
 	if err != nil {
 		return nil, fmt.Errorf("--scorer: %w", err)
 	}
+	if q.gold != "" && !sc.Equivalent(q.gold, q.gold) {
+		return nil, fmt.Errorf("--gold %q is not an answer the %s scorer can compare", q.gold, name)
+	}
+	query := strings.TrimSpace(args[0])
+	t, err := findBenchmarkQuestion(d, query)
+	if err != nil {
+		return nil, err
+	}
+	if t != nil {
+		// The benchmark's own gold and scorer apply; a --gold that
+		// disagrees with them is a mistake worth reporting.
+		if changed("scorer") && q.scorer != t.Scorer.Name() {
+			return nil, fmt.Errorf("--scorer %s: the question is %s, scored by %s", q.scorer, t.ID, t.Scorer.Name())
+		}
+		if q.gold != "" && !t.Scorer.Equivalent(q.gold, t.Gold) {
+			return nil, fmt.Errorf("--gold %q: the question is %s, whose gold answer is %q", q.gold, t.ID, t.Gold)
+		}
+		return t, nil
+	}
 	sum := sha256.Sum256([]byte(query))
 	return &tasks.Task{ID: "cli/" + hex.EncodeToString(sum[:6]), Benchmark: "cli", Domain: d, Query: query, Gold: q.gold, Scorer: sc}, nil
 }
 
-func findBenchmarkQuestion(d tasks.Domain, query string) *tasks.Task {
+// findBenchmarkQuestion returns the shipped benchmark question of domain d
+// whose text is query, or nil. Sets are searched in order (the test split
+// first; the large GSM8K train split last) and the search stops at the
+// first match.
+func findBenchmarkQuestion(d tasks.Domain, query string) (*tasks.Task, error) {
 	var sets [][2]string
 	switch d {
 	case tasks.DomainMath:
-		sets = [][2]string{{"gsm8k", "test"}, {"gsm8k", "train"}, {"math", "test"}}
+		sets = [][2]string{{"gsm8k", "test"}, {"math", "test"}, {"gsm8k", "train"}}
 	case tasks.DomainCommonsense:
 		sets = [][2]string{{"mmlu", "test"}, {"mmlu", "dev"}}
 	}
 	for _, s := range sets {
 		ts, err := tasks.Load(s[0], s[1])
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("look the question up in %s/%s: %w", s[0], s[1], err)
 		}
 		for _, t := range ts {
 			if strings.TrimSpace(t.Query) == query {
-				return t
+				return t, nil
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // pickRouter returns the router --router names.
@@ -108,9 +141,9 @@ func pickRouter(e *env, ef *envFlags, name string) (routing.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := selectMethods(append([]routing.Router{ctrl}, base...), name)
+	rs, err := selectMethods(append([]routing.Router{ctrl}, base...), "--router", name)
 	if err != nil {
-		return nil, fmt.Errorf("--router: %w", err)
+		return nil, err
 	}
 	return rs[0], nil
 }
@@ -129,11 +162,21 @@ func newRunCmd() *cobra.Command {
   masrouter run --task mmlu --index 100 --router static-delegation`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := qf.resolve(args)
+			if err := ef.validate(); err != nil {
+				return err
+			}
+			if strings.Contains(qf.router, ",") {
+				return fmt.Errorf("--router %q: name one router", qf.router)
+			}
+			reg, err := ef.loadRoles()
 			if err != nil {
 				return err
 			}
-			e, err := newEnv(&ef, []*tasks.Task{t})
+			t, err := qf.resolve(args, cmd.Flags().Changed)
+			if err != nil {
+				return err
+			}
+			e, err := newEnv(&ef, reg, []*tasks.Task{t})
 			if err != nil {
 				return err
 			}
@@ -171,11 +214,21 @@ func newRouteCmd() *cobra.Command {
 		Example: "  masrouter route --task math --index 7",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := qf.resolve(args)
+			if err := ef.validate(); err != nil {
+				return err
+			}
+			if strings.Contains(qf.router, ",") {
+				return fmt.Errorf("--router %q: name one router", qf.router)
+			}
+			reg, err := ef.loadRoles()
 			if err != nil {
 				return err
 			}
-			e, err := newEnv(&ef, []*tasks.Task{t})
+			t, err := qf.resolve(args, cmd.Flags().Changed)
+			if err != nil {
+				return err
+			}
+			e, err := newEnv(&ef, reg, []*tasks.Task{t})
 			if err != nil {
 				return err
 			}
@@ -246,9 +299,13 @@ func printTrace(w io.Writer, t *tasks.Task, tr *topology.Trace, full bool) {
 	if tr.Err != "" {
 		fmt.Fprintf(w, "Error:  %s\n", tr.Err)
 	}
-	if t.Benchmark == "cli" {
+	switch {
+	case t.Benchmark != "cli":
+	case t.Gold == "":
 		fmt.Fprintln(w, "\nNote: the offline simulator only answers questions in its answer key (the built-in benchmarks);")
-		fmt.Fprintln(w, "use --task/--index for a benchmark question.")
+		fmt.Fprintln(w, "use --task/--index for a benchmark question, or pass --gold to simulate replies against your answer.")
+	default:
+		fmt.Fprintln(w, "\nNote: this is not a benchmark question; the simulated replies were drawn against the --gold you gave.")
 	}
 }
 
