@@ -328,6 +328,14 @@ func TestDegradeOnFailingNode(t *testing.T) {
 			failed: []string{"a1"}, inputs: map[string][]string{"decision": {"a0", "a2"}},
 		},
 		{
+			name: "Chain middle agent: the next reads the one before", plan: plan(topology.ModeChain, solver, critic, checker), fail: []string{critic},
+			failed: []string{"a1"}, inputs: map[string][]string{"a2": {"a0"}, "decision": {"a2"}},
+		},
+		{
+			name: "Chain tail: the decision takes the last reply that arrived", plan: plan(topology.ModeChain, solver, critic, checker), fail: []string{checker},
+			failed: []string{"a2"}, inputs: map[string][]string{"decision": {"a1"}},
+		},
+		{
 			name: "Chain head skips the rest", plan: plan(topology.ModeChain, solver, critic, checker), fail: []string{solver},
 			failed: []string{"a0"}, skipped: []string{"a1", "a2", "decision"}, runErr: true,
 		},
@@ -453,6 +461,24 @@ func TestBudget(t *testing.T) {
 		assert.Equal(t, []string{"a0.r1"}, nodeByID(t, tr, topology.DecisionID).Inputs)
 		assert.Equal(t, "42", tr.Answer)
 	}
+
+	t.Run("a chain cut short answers with what arrived", func(t *testing.T) {
+		cp := plan(topology.ModeChain, solver, critic, checker)
+		full, err := testExecutor(t, &fakeModel{}, expect).Run(context.Background(), cp, testTask())
+		require.NoError(t, err)
+		first := full.Nodes[0].Dollars
+		e := testExecutor(t, &fakeModel{}, func(c *topology.Config) {
+			expect(c)
+			c.Budget = first * 1.6 // the head (estimated a little above its cost), not its successor
+		})
+		tr, err := e.Run(context.Background(), cp, testTask())
+		require.NoError(t, err, "the head's reply reaches the decision")
+		assert.LessOrEqual(t, tr.Dollars, first*1.6)
+		assert.Contains(t, nodeByID(t, tr, "a1").Error, "budget exceeded")
+		assert.Equal(t, []string{"a0"}, nodeByID(t, tr, topology.DecisionID).Inputs)
+		assert.Equal(t, "42", tr.Answer)
+		assert.Equal(t, 1.0, tr.Score)
+	})
 
 	t.Run("nothing affordable", func(t *testing.T) {
 		e := testExecutor(t, &fakeModel{}, func(c *topology.Config) { c.Budget = 1e-9 })

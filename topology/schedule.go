@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/masrouter/masrouter/agents"
@@ -26,8 +27,11 @@ type schedule struct {
 	agents []agents.Agent // per node; zero for nodes that call no model
 	seeds  []int
 
-	trace    []NodeTrace
-	ok       []bool    // node produced a reply
+	trace []NodeTrace
+	ok    []bool // node produced a reply
+	// eff[i] is what stands in for node i: i itself when it replied,
+	// otherwise the nearest ancestors that did.
+	eff      [][]int
 	hasAns   []bool    // trace[i].Answer was extracted
 	errs     []error   // why a node failed or was skipped
 	pending  []int     // inputs not yet finished
@@ -60,6 +64,7 @@ func (e *Executor) newSchedule(d *DAG, t *tasks.Task, start time.Time) (*schedul
 		seeds:    make([]int, n),
 		trace:    make([]NodeTrace, n),
 		ok:       make([]bool, n),
+		eff:      make([][]int, n),
 		hasAns:   make([]bool, n),
 		errs:     make([]error, n),
 		pending:  make([]int, n),
@@ -158,11 +163,9 @@ func (s *schedule) launch(ctx context.Context, i int) bool {
 	nt := &s.trace[i]
 	nt.Start = time.Since(s.start)
 	var inputs []agents.Message
-	for _, j := range s.d.preds[i] {
-		if s.ok[j] {
-			inputs = append(inputs, agents.Message{From: s.trace[j].ID, Role: s.trace[j].Role, Content: s.trace[j].Reply})
-			nt.Inputs = append(nt.Inputs, s.trace[j].ID)
-		}
+	for _, j := range s.arrived(i) {
+		inputs = append(inputs, agents.Message{From: s.trace[j].ID, Role: s.trace[j].Role, Content: s.trace[j].Reply})
+		nt.Inputs = append(nt.Inputs, s.trace[j].ID)
 	}
 	if err := ctx.Err(); err != nil {
 		s.ctxHit = true
@@ -275,6 +278,11 @@ func (s *schedule) skip(i int, err error) {
 // release reports node i to the hooks and readies the readers whose inputs
 // have all finished, keeping the ready list in stable order.
 func (s *schedule) release(i int) {
+	if s.ok[i] {
+		s.eff[i] = []int{i}
+	} else {
+		s.eff[i] = s.arrived(i)
+	}
 	s.hook(s.cfg.Hooks.OnNodeEnd, i)
 	for _, j := range s.d.succs[i] {
 		s.pending[j]--
@@ -307,7 +315,8 @@ func (s *schedule) extract(i int) {
 	}
 }
 
-// arrived lists the inputs of node i that produced a reply, in stable order.
+// arrived lists the inputs of node i that produced a reply, in stable order;
+// when none did, the nearest ancestors that did.
 func (s *schedule) arrived(i int) []int {
 	var out []int
 	for _, j := range s.d.preds[i] {
@@ -315,6 +324,19 @@ func (s *schedule) arrived(i int) []int {
 			out = append(out, j)
 		}
 	}
+	if len(out) > 0 {
+		return out
+	}
+	// Nothing arrived directly: read the nearest ancestors that replied, so
+	// a failed or skipped node degrades the plan instead of cutting it.
+	for _, j := range s.d.preds[i] {
+		for _, k := range s.eff[j] {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }
 

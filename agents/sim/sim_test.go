@@ -316,7 +316,9 @@ func TestUserTasks(t *testing.T) {
 	assert.Equal(t, 1.0, s, "an easy registered task is answered: %q", rep.Text)
 
 	_, err = NewWorld(Config{Benchmarks: []string{"gsm8k"}, Tasks: []*tasks.Task{{ID: "x", Query: "q", Meta: map[string]string{}}}})
-	assert.Error(t, err, "a task without a scorer is refused")
+	assert.ErrorContains(t, err, "field scorer", "a task without a scorer is refused")
+	_, err = NewWorld(Config{Benchmarks: []string{"gsm8k"}, Tasks: []*tasks.Task{{ID: "y", Query: "q", Scorer: sc}}})
+	assert.ErrorContains(t, err, "field gold", "a task without a gold answer is refused")
 	_, err = NewWorld(Config{Benchmarks: []string{"gsm9k"}})
 	assert.ErrorContains(t, err, "gsm9k")
 }

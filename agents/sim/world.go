@@ -204,8 +204,13 @@ func NewWorld(cfg Config) (*World, error) {
 		}
 	}
 	for _, t := range cfg.Tasks {
-		if t == nil || t.Scorer == nil {
-			return nil, errors.New("sim: a configured task has no scorer")
+		switch {
+		case t == nil:
+			return nil, errors.New("sim: a configured task is nil")
+		case t.Scorer == nil:
+			return nil, fmt.Errorf("sim: task %s: field scorer: nil", t.ID)
+		case strings.TrimSpace(t.Gold) == "":
+			return nil, fmt.Errorf("sim: task %s: field gold: empty (a simulated model can only answer questions whose answer it is given)", t.ID)
 		}
 		e := &entry{task: t, key: benchmarkKey(t.Benchmark)}
 		if sc, ok := w.scale[e.key]; ok {
