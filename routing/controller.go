@@ -255,6 +255,7 @@ func (c *Controller) SetParams(p *Params) error {
 	if p.shape != c.params.shape {
 		return fmt.Errorf("routing: set params: shape %+v does not match the controller's %+v", p.shape, c.params.shape)
 	}
+	p.fold()
 	copy(c.params.data, p.data)
 	c.params.changed()
 	return nil
@@ -473,7 +474,10 @@ func (c *Controller) plan(ws *workspace, dt *domainTable) topology.Plan {
 // parameters, of coefLogProb·log π(p | f) + coefEntropy·H, where H is the sum
 // of the entropies of every categorical distribution visited along p's path
 // (mode, count, each role slot, each model slot). It returns log π(p | f) and
-// H. g must have the controller's shape; it is not cleared first.
+// H. g must have the controller's shape; it is not cleared first. Part of
+// the sum (the terms of the role and model description features) is added to
+// g's tensors only when g is next read through one of its methods, once for
+// many calls, which is what makes a call cheap.
 func (c *Controller) Gradient(f Features, d tasks.Domain, p topology.Plan, coefLogProb, coefEntropy float64, g *Params) (logProb, entropy float64, err error) {
 	if g == nil || g.shape != c.params.shape {
 		return 0, 0, errors.New("routing: gradient: accumulator is nil or has another shape than the controller's parameters")
@@ -492,7 +496,11 @@ func (c *Controller) Gradient(f Features, d tasks.Domain, p topology.Plan, coefL
 	if math.IsNaN(lp) || math.IsNaN(ent) {
 		return lp, ent, errNaN
 	}
-	c.backward(ws, f, dt, coefLogProb, coefEntropy, &g.raw)
+	c.backward(ws, f, dt, coefLogProb, coefEntropy, g)
+	if g == c.params {
+		// Routing reads the parameters directly, so nothing may stay pending.
+		g.fold()
+	}
 	g.changed()
 	return lp, ent, nil
 }

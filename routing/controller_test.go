@@ -49,7 +49,7 @@ func TestControllerDefaults(t *testing.T) {
 	assert.Equal(t, DefaultHidden, cfg.Hidden)
 	assert.Equal(t, DefaultMaxAgents, cfg.MaxAgents)
 	assert.Equal(t, topology.Modes(), cfg.Modes)
-	assert.Equal(t, "hash-v1/1024", c.FeaturesVersion())
+	assert.Equal(t, "hash-v2/1024", c.FeaturesVersion())
 	assert.Equal(t, "masrouter", c.Name())
 	s := c.Params().Shape()
 	assert.Equal(t, Shape{InputDim: 1028, Hidden: 32, MaxAgents: 4, Modes: 7, RoleFeatures: roleFeatureDim, ModelFeatures: modelFeatureDim}, s)

@@ -106,15 +106,21 @@ type domainTable struct {
 	roleIndex map[string]int
 	// modelFeat[m] is φ of the controller's m-th pool model for this domain.
 	modelFeat []Features
+	// roleT and modelT transpose roleFeat and modelFeat for the gradients
+	// of role_proj and model_proj.
+	roleT, modelT sparseT
 	// embed caches the role and model embeddings for one parameter version.
 	embed atomic.Pointer[embedCache]
 }
 
-// embedCache holds ρ for every role and μ for every model of a domain,
-// computed from one version of the parameters.
+// embedCache holds ρ, role_histᵀψ and model_roleᵀψ for every role and μ for
+// every model of a domain, computed from one version of the parameters.
 type embedCache struct {
 	version uint64
-	rho, mu []float64 // rows of Hidden
+	rho     []float64 // role embeddings, rows of Hidden
+	hist    []float64 // role history embeddings, rows of Hidden
+	mrole   []float64 // roles as the model stage sees them, rows of Hidden
+	mu      []float64 // model embeddings, rows of Hidden
 }
 
 func newDomainTable(d tasks.Domain, rs []roles.Role, models []*agents.Model) (*domainTable, error) {
@@ -129,5 +135,6 @@ func newDomainTable(d tasks.Domain, rs []roles.Role, models []*agents.Model) (*d
 	for _, m := range models {
 		dt.modelFeat = append(dt.modelFeat, ModelFeatures(m, d))
 	}
+	dt.roleT, dt.modelT = transpose(dt.roleFeat), transpose(dt.modelFeat)
 	return dt, nil
 }

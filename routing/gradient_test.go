@@ -172,3 +172,124 @@ func TestGradientAscentRaisesProbability(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, after, before+1, "log π rose from %.3f to %.3f", before, after)
 }
+
+// TestGradientPendingSumsReachEveryReader checks the sums Gradient keeps
+// pending in an accumulator (the role and model description terms) are in
+// whatever reads the accumulator, and gone after whatever overwrites it. The
+// reference folds after every call.
+func TestGradientPendingSumsReachEveryReader(t *testing.T) {
+	c := testController(t, nil)
+	// A second controller over other domain tables sharing the parameters.
+	other, err := c.WithRoles(testRegistry(t))
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(5, 6))
+	type call struct {
+		c    *Controller
+		d    tasks.Domain
+		f    Features
+		plan topology.Plan
+	}
+	var calls []call
+	for i, mode := range topology.Modes() {
+		d, ctl := tasks.DomainMath, c
+		if i%2 == 1 {
+			d, ctl = tasks.DomainCode, other
+		}
+		calls = append(calls, call{ctl, d, encode(t, c, fmt.Sprintf("%s question %d", gsm8kQuestion, i)), randomPlan(ctl, d, mode, rng)})
+	}
+	accumulate := func(g *Params, foldEach bool) *Params {
+		for _, k := range calls {
+			_, _, err := k.c.Gradient(k.f, k.d, k.plan, 0.8, 0.05, g)
+			require.NoError(t, err)
+			if foldEach {
+				g.Vector()
+			}
+		}
+		return g
+	}
+	zero := func() *Params {
+		g := c.Params().Clone()
+		g.Zero()
+		return g
+	}
+	want := accumulate(zero(), true).Vector()
+	require.Greater(t, floats.Norm(want, 2), 1e-3)
+	flatten := func(ts []Tensor) []float64 {
+		var out []float64
+		for _, tn := range ts {
+			r, cols := tn.Value.Dims()
+			for i := range r {
+				for j := range cols {
+					out = append(out, tn.Value.At(i, j))
+				}
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		read func(g *Params) []float64
+	}{
+		{"Vector", func(g *Params) []float64 { return g.Vector() }},
+		{"Clone", func(g *Params) []float64 {
+			cl := g.Clone()
+			g.Zero() // the clone must not depend on g's pending sums
+			return cl.Vector()
+		}},
+		{"Tensors", func(g *Params) []float64 { return flatten(g.Tensors()) }},
+		{"Norm", func(g *Params) []float64 { return []float64{g.Norm()} }},
+		{"AddScaled into another", func(g *Params) []float64 {
+			sum := zero()
+			require.NoError(t, sum.AddScaled(1, g))
+			return sum.Vector()
+		}},
+		{"AddScaled onto", func(g *Params) []float64 {
+			require.NoError(t, g.AddScaled(1, zero()))
+			return g.Vector()
+		}},
+		{"Scale", func(g *Params) []float64 {
+			g.Scale(0.5)
+			v := g.Vector()
+			floats.Scale(2, v)
+			return v
+		}},
+		{"SetParams", func(g *Params) []float64 {
+			d := testController(t, nil)
+			require.NoError(t, d.SetParams(g))
+			return d.Params().Vector()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.read(accumulate(zero(), false))
+			exp := want
+			if tc.name == "Norm" {
+				exp = []float64{floats.Norm(want, 2)}
+			}
+			require.Len(t, got, len(exp))
+			assert.InDeltaSlice(t, exp, got, 1e-12)
+		})
+	}
+
+	t.Run("Zero and SetVector drop them", func(t *testing.T) {
+		g := accumulate(zero(), false)
+		g.Zero()
+		assert.Zero(t, g.Norm())
+		g = accumulate(zero(), false)
+		v := c.Params().Vector()
+		require.NoError(t, g.SetVector(v))
+		assert.Equal(t, v, g.Vector())
+		g.Zero()
+		assert.InDeltaSlice(t, want, accumulate(g, false).Vector(), 1e-12, "and the accumulator is reusable")
+	})
+
+	t.Run("unused domains are let go", func(t *testing.T) {
+		g := accumulate(zero(), false)
+		g.Vector()
+		require.Len(t, g.pending, 2, "one entry per domain table in use")
+		k := calls[0]
+		_, _, err := k.c.Gradient(k.f, k.d, k.plan, 1, 0, g)
+		require.NoError(t, err)
+		g.Vector()
+		assert.Len(t, g.pending, 1, "the table unused for a whole batch is dropped")
+	})
+}

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"math"
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 )
@@ -12,10 +13,9 @@ const (
 	fnvPrime  uint64 = 1099511628211
 )
 
-// Namespaces keep unigrams, bigrams and character trigrams apart.
+// Namespaces keep word unigrams and character trigrams apart.
 const (
 	nsWord    = 'w'
-	nsBigram  = 'b'
 	nsTrigram = 'c'
 )
 
@@ -68,6 +68,7 @@ type hashScratch struct {
 	count []int32
 	used  []int32
 	acc   []float64
+	touch []uint64 // bit b is set when bucket b of acc may be nonzero
 }
 
 // normalise lower-cases text into s.runes with runs of white space collapsed
@@ -183,26 +184,18 @@ func (s *hashScratch) addTerm(h uint64) {
 	}
 }
 
-// collect counts the terms of the normalised text: word unigrams, and word
-// bigrams and character trigrams when asked.
-func (s *hashScratch) collect(bigrams, chars bool) {
+// collect counts the terms of the normalised text: word unigrams, and
+// character trigrams when asked.
+func (s *hashScratch) collect(chars bool) {
 	nw := len(s.spans) / 2
-	n := 2 * nw
+	n := nw
 	if chars {
 		n += len(s.runes)
 	}
 	s.resetTable(n)
-	prev := -1
 	for w := 0; w < nw; w++ {
 		word := s.runes[s.spans[2*w]:s.spans[2*w+1]]
 		s.addTerm(mixRunes(mixByte(mixByte(fnvOffset, nsWord), ':'), word))
-		if bigrams && prev >= 0 {
-			h := mixByte(mixByte(fnvOffset, nsBigram), ':')
-			h = mixRunes(h, s.runes[s.spans[2*prev]:s.spans[2*prev+1]])
-			h = mixByte(h, ' ')
-			s.addTerm(mixRunes(h, word))
-		}
-		prev = w
 	}
 	if chars {
 		for i := 0; i+3 <= len(s.runes); i++ {
@@ -222,6 +215,7 @@ func bucketOf(h, nb uint64) uint64 { return uint64(uint32(h^h>>32)) * nb >> 32 }
 func (s *hashScratch) project(buckets, offset int, idx []int, val []float64) ([]int, []float64) {
 	if len(s.acc) < buckets {
 		s.acc = make([]float64, buckets)
+		s.touch = make([]uint64, (buckets+63)/64)
 	}
 	acc := s.acc[:buckets]
 	nb := uint64(buckets)
@@ -237,17 +231,26 @@ func (s *hashScratch) project(buckets, offset int, idx []int, val []float64) ([]
 		if h>>63 == 1 {
 			w = -w
 		}
-		acc[bucketOf(h, nb)] += w
+		b := bucketOf(h, nb)
+		acc[b] += w
+		s.touch[b/64] |= 1 << (b % 64)
 	}
+	// Visit the touched buckets in increasing order; a bucket whose terms
+	// cancelled out is left out.
 	start := len(val)
 	var norm float64
-	for b, v := range acc {
-		if v != 0 {
-			idx = append(idx, offset+b)
-			val = append(val, v)
-			norm += v * v
-			acc[b] = 0
+	for i, word := range s.touch[:(buckets+63)/64] {
+		for word != 0 {
+			b := i*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if v := acc[b]; v != 0 {
+				idx = append(idx, offset+b)
+				val = append(val, v)
+				norm += v * v
+				acc[b] = 0
+			}
 		}
+		s.touch[i] = 0
 	}
 	if norm > 0 {
 		inv := 1 / math.Sqrt(norm)
@@ -264,6 +267,6 @@ func (s *hashScratch) project(buckets, offset int, idx []int, val []float64) ([]
 func hashWords(text string, buckets, offset int) ([]int, []float64) {
 	var s hashScratch
 	s.normalise(text)
-	s.collect(false, false)
+	s.collect(false)
 	return s.project(buckets, offset, nil, nil)
 }

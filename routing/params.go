@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/floats"
@@ -52,7 +53,9 @@ type Tensor struct {
 // backing array, so the whole set can be read or written as a vector. Each
 // tensor is a gonum view into that array. Parameters change only through
 // Params' methods, which count the changes so a Controller can cache what it
-// derives from them.
+// derives from them. A Params that Controller.Gradient accumulates into keeps
+// part of the sum pending until one of its methods next reads it; that first
+// read writes, so it must not run concurrently with another.
 //
 // The tensors, with H = Hidden, M = Modes, K = MaxAgents-1 counts:
 //
@@ -77,6 +80,80 @@ type Params struct {
 	tensors []Tensor
 	raw     rawParams
 	version atomic.Uint64 // incremented by every change
+	pending []*pendingGrad
+}
+
+// pendingGrad is the part of a gradient accumulator's sum that
+// Controller.Gradient keeps for one domain in terms of the domain's
+// description features. With Ψ the domain's role features and Φ its model
+// features (one row per role or model), the accumulator is owed
+// Ψᵀ·rho in role_proj, Ψᵀ·hist in role_hist, Ψᵀ·mrole in model_role and
+// Φᵀ·mu in model_proj. Summing the dense gradients of the role and model
+// embeddings over many calls and multiplying by the sparse Ψ and Φ once, when
+// the accumulator is read, is what makes a gradient call cheap.
+type pendingGrad struct {
+	dt                   *domainTable
+	rho, hist, mrole, mu []float64 // rows of Hidden: one per role (rho, hist, mrole) or model (mu)
+	live                 bool      // whether the sums may be nonzero
+}
+
+// pendingFor returns p's pending sums for dt, marked live.
+func (p *Params) pendingFor(dt *domainTable) *pendingGrad {
+	for _, pg := range p.pending {
+		if pg.dt == dt {
+			pg.live = true
+			return pg
+		}
+	}
+	h := p.shape.Hidden
+	r, m := len(dt.roleFeat)*h, len(dt.modelFeat)*h
+	buf := make([]float64, 3*r+m)
+	pg := &pendingGrad{dt: dt, rho: buf[:r], hist: buf[r : 2*r], mrole: buf[2*r : 3*r], mu: buf[3*r:], live: true}
+	p.pending = append(p.pending, pg)
+	return pg
+}
+
+// fold adds the pending sums into the tensors and clears them. Every method
+// that reads the parameters calls it first; with nothing pending it writes
+// nothing, so reading stays safe from several goroutines. A fold also drops
+// the sums of domains unused since the previous fold, so an accumulator
+// shared by many controllers over time keeps only the tables it still uses.
+func (p *Params) fold() {
+	if !slices.ContainsFunc(p.pending, func(pg *pendingGrad) bool { return pg.live }) {
+		return
+	}
+	h := p.shape.Hidden
+	keep := p.pending[:0]
+	for _, pg := range p.pending {
+		if !pg.live {
+			continue
+		}
+		pg.dt.roleT.outerAdd(p.raw.roleProj, pg.rho, h)
+		pg.dt.roleT.outerAdd(p.raw.roleHist, pg.hist, h)
+		pg.dt.roleT.outerAdd(p.raw.modelRole, pg.mrole, h)
+		pg.dt.modelT.outerAdd(p.raw.modelProj, pg.mu, h)
+		pg.discard()
+		keep = append(keep, pg)
+	}
+	clear(p.pending[len(keep):])
+	p.pending = keep
+}
+
+// discardPending drops the pending sums, for methods that overwrite every parameter.
+func (p *Params) discardPending() {
+	for _, pg := range p.pending {
+		if pg.live {
+			pg.discard()
+		}
+	}
+}
+
+func (pg *pendingGrad) discard() {
+	clear(pg.rho)
+	clear(pg.hist)
+	clear(pg.mrole)
+	clear(pg.mu)
+	pg.live = false
 }
 
 // rawParams are the row-major slices of each tensor inside Params.data.
@@ -192,6 +269,7 @@ func (p *Params) Shape() Shape { return p.shape }
 
 // Tensors returns a copy of every tensor, named, in storage order.
 func (p *Params) Tensors() []Tensor {
+	p.fold()
 	out := make([]Tensor, len(p.tensors))
 	for i, t := range p.tensors {
 		var m mat.Matrix
@@ -215,13 +293,17 @@ func (p *Params) changed() { p.version.Add(1) }
 func (p *Params) NumParams() int { return len(p.data) }
 
 // Vector returns a copy of every parameter in storage order.
-func (p *Params) Vector() []float64 { return append([]float64(nil), p.data...) }
+func (p *Params) Vector() []float64 {
+	p.fold()
+	return append([]float64(nil), p.data...)
+}
 
 // SetVector overwrites every parameter from v, which must have NumParams entries.
 func (p *Params) SetVector(v []float64) error {
 	if len(v) != len(p.data) {
 		return fmt.Errorf("routing: set params: got %d values, want %d", len(v), len(p.data))
 	}
+	p.discardPending()
 	copy(p.data, v)
 	p.changed()
 	return nil
@@ -229,12 +311,14 @@ func (p *Params) SetVector(v []float64) error {
 
 // Zero sets every parameter to zero, e.g. to reuse p as a gradient accumulator.
 func (p *Params) Zero() {
+	p.discardPending()
 	clear(p.data)
 	p.changed()
 }
 
 // Clone returns a deep copy of p.
 func (p *Params) Clone() *Params {
+	p.fold()
 	return newParamsOn(p.shape, append([]float64(nil), p.data...))
 }
 
@@ -249,6 +333,8 @@ func (p *Params) AddScaled(alpha float64, q *Params) error {
 	if p.shape != q.shape {
 		return fmt.Errorf("routing: add params: shape %+v does not match %+v", q.shape, p.shape)
 	}
+	p.fold()
+	q.fold()
 	floats.AddScaled(p.data, alpha, q.data)
 	p.changed()
 	return nil
@@ -256,9 +342,13 @@ func (p *Params) AddScaled(alpha float64, q *Params) error {
 
 // Scale multiplies every parameter by alpha.
 func (p *Params) Scale(alpha float64) {
+	p.fold()
 	floats.Scale(alpha, p.data)
 	p.changed()
 }
 
 // Norm is the Euclidean norm of the parameter vector.
-func (p *Params) Norm() float64 { return floats.Norm(p.data, 2) }
+func (p *Params) Norm() float64 {
+	p.fold()
+	return floats.Norm(p.data, 2)
+}

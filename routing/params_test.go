@@ -171,7 +171,7 @@ func TestLoadParamsRefusesOtherShapes(t *testing.T) {
 	}{
 		{"other hidden", saveParams(t, small(16, 5, 4)), "field shape.hidden: checkpoint 5, controller 4"},
 		{"other max agents", saveParams(t, small(16, 4, 5)), "field shape.max_agents: checkpoint 5, controller 4"},
-		{"other encoder", saveParams(t, small(32, 4, 4)), `field features_version: checkpoint "hash-v1/32", controller encoder "hash-v1/16"`},
+		{"other encoder", saveParams(t, small(32, 4, 4)), `field features_version: checkpoint "hash-v2/32", controller encoder "hash-v2/16"`},
 		{"other format", edit(func(m map[string]any) { m["format"] = "v0" }), `field format: "v0"`},
 		{"other role features", edit(func(m map[string]any) { m["role_features"] = "role-v0/9" }), "field role_features"},
 		{"other model features", edit(func(m map[string]any) { m["model_features"] = "model-v0/9" }), "field model_features"},

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -44,7 +43,6 @@ type workspace struct {
 	modelEnt           []float64
 
 	gh, dpre, sumR, sumM, suffix []float64 // backward scratch, H
-	grho, gmu                    []float64 // gradients of ρ and μ
 	g                            []float64 // logit gradients
 }
 
@@ -62,7 +60,6 @@ func (c *Controller) newWorkspace() *workspace {
 		roleLogp: vec(A * R), roleProb: vec(A * R), roleEnt: vec(A),
 		modelLogp: vec(A * P), modelProb: vec(A * P), modelEnt: vec(A),
 		gh: vec(H), dpre: vec(H), sumR: vec(H), sumM: vec(H), suffix: vec(H),
-		grho: vec(R * H), gmu: vec(P * H),
 		g: vec(max(M, A, R, P)),
 	}
 }
@@ -71,52 +68,6 @@ func (c *Controller) newWorkspace() *workspace {
 func (ws *workspace) reset() {
 	ws.modePos, ws.n = 0, 0
 	ws.countEnt, ws.modeEnt = 0, 0
-}
-
-func dot(a, b []float64) float64 { return floats.Dot(a, b) }
-
-// axpy sets y += alpha·x.
-func axpy(alpha float64, x, y []float64) { floats.AddScaled(y, alpha, x) }
-
-// embedAdd adds Wᵀf to dst for a sparse f and a row-major W with rows of len(dst).
-func embedAdd(dst []float64, f Features, w []float64) {
-	h := len(dst)
-	for k, j := range f.Index {
-		axpy(f.Value[k], w[j*h:(j+1)*h], dst)
-	}
-}
-
-// embedGrad adds f ⊗ grad to the row-major gradient gw.
-func embedGrad(gw []float64, f Features, grad []float64) {
-	h := len(grad)
-	for k, j := range f.Index {
-		axpy(f.Value[k], grad, gw[j*h:(j+1)*h])
-	}
-}
-
-// blasImpl runs the dense kernels (gonum's assembly-backed BLAS).
-var blasImpl = blas64.Implementation()
-
-// matVec sets dst = W x + bias for a row-major W of len(dst) rows.
-func matVec(dst, w, x, bias []float64) {
-	copy(dst, bias)
-	blasImpl.Dgemv(blas.NoTrans, len(dst), len(x), 1, w, len(x), x, 1, 1, dst, 1)
-}
-
-// matTVec adds Wᵀd to dst for a row-major W of len(d) rows.
-func matTVec(dst, w, d []float64) {
-	blasImpl.Dgemv(blas.Trans, len(d), len(dst), 1, w, len(dst), d, 1, 1, dst, 1)
-}
-
-// outer adds d ⊗ x to the row-major W of len(d) rows.
-func outer(w, d, x []float64) {
-	blasImpl.Dger(len(d), len(x), 1, d, 1, x, 1, w, len(x))
-}
-
-// matTVecGrad adds Wᵀd to gx and d ⊗ x to gw for a row-major W of len(d) rows.
-func matTVecGrad(gx, gw, w, x, d []float64) {
-	matTVec(gx, w, d)
-	outer(gw, d, x)
 }
 
 // choose turns the logits s into log-probabilities in place and their
@@ -184,9 +135,11 @@ func logitGrad(g, logp, prob []float64, chosen int, ent, a, b float64) {
 	g[chosen] += a
 }
 
-// embeddings returns the role embeddings ρ = role_projᵀψ and model
-// embeddings μ = model_projᵀφ of dt under the current parameters, computing
-// them only when the parameters have changed since the last call.
+// embeddings returns what the controller derives from dt's description
+// features under the current parameters: the role embeddings ρ = role_projᵀψ,
+// the model embeddings μ = model_projᵀφ, and each role's history and
+// model-stage terms role_histᵀψ and model_roleᵀψ. It computes them only
+// when the parameters have changed since the last call.
 func (c *Controller) embeddings(dt *domainTable) *embedCache {
 	v := c.params.version.Load()
 	if ec := dt.embed.Load(); ec != nil && ec.version == v {
@@ -194,13 +147,19 @@ func (c *Controller) embeddings(dt *domainTable) *embedCache {
 	}
 	H := c.cfg.Hidden
 	p := &c.params.raw
+	R, P := len(dt.roles), len(dt.modelFeat)
+	buf := make([]float64, (3*R+P)*H)
 	ec := &embedCache{
 		version: v,
-		rho:     make([]float64, len(dt.roles)*H),
-		mu:      make([]float64, len(dt.modelFeat)*H),
+		rho:     buf[:R*H],
+		hist:    buf[R*H : 2*R*H],
+		mrole:   buf[2*R*H : 3*R*H],
+		mu:      buf[3*R*H:],
 	}
 	for r, f := range dt.roleFeat {
 		embedAdd(ec.rho[r*H:(r+1)*H], f, p.roleProj)
+		embedAdd(ec.hist[r*H:(r+1)*H], f, p.roleHist)
+		embedAdd(ec.mrole[r*H:(r+1)*H], f, p.modelRole)
 	}
 	for m, f := range dt.modelFeat {
 		embedAdd(ec.mu[m*H:(m+1)*H], f, p.modelProj)
@@ -225,9 +184,7 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 	h := ws.h
 	copy(h, p.queryBias)
 	embedAdd(h, x, p.query)
-	for j, v := range h {
-		h[j] = math.Tanh(v)
-	}
+	tanhInPlace(h)
 
 	// Stage 1: mode.
 	A := len(c.allowed)
@@ -261,18 +218,22 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 	clear(hist)
 	for i := 0; i < ws.n; i++ {
 		ci := ws.c[i*H : (i+1)*H]
-		slot := p.slotEmbed[i*H : (i+1)*H]
+		slot := p.slotEmbed[i*H : (i+1)*H][:len(ci)]
+		base := ws.roleBase[:len(ci)]
 		if i == 0 {
-			for j, b := range ws.roleBase {
-				ci[j] = math.Tanh(b + slot[j])
+			for j := range ci {
+				ci[j] = base[j] + slot[j]
 			}
 		} else {
-			embedAdd(hist, dt.roleFeat[ws.roleIdx[i-1]], p.roleHist)
+			r := ws.roleIdx[i-1]
+			axpy(1, ec.hist[r*H:(r+1)*H], hist)
 			inv := 1 / float64(i)
-			for j, b := range ws.roleBase {
-				ci[j] = math.Tanh(b + slot[j] + inv*hist[j])
+			hist := hist[:len(ci)]
+			for j := range ci {
+				ci[j] = base[j] + slot[j] + inv*hist[j]
 			}
 		}
+		tanhInPlace(ci)
 		rl := ws.roleLogp[i*R : (i+1)*R]
 		blasImpl.Dgemv(blas.NoTrans, R, H, scale, ws.rho, H, ci, 1, 0, rl, 1)
 		pick, en := choose(rl, ws.roleProb[i*R:(i+1)*R], kind, rng, ws.roleIdx[i])
@@ -287,11 +248,9 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 	matVec(ws.modelBase, p.modelCtx, h, p.modelMode[mode*H:(mode+1)*H])
 	for i := 0; i < ws.n; i++ {
 		ki := ws.k[i*H : (i+1)*H]
-		copy(ki, ws.modelBase)
-		embedAdd(ki, dt.roleFeat[ws.roleIdx[i]], p.modelRole)
-		for j, v := range ki {
-			ki[j] = math.Tanh(v)
-		}
+		r := ws.roleIdx[i]
+		floats.AddTo(ki, ws.modelBase, ec.mrole[r*H:(r+1)*H])
+		tanhInPlace(ki)
 		sl := ws.modelLogp[i*P : (i+1)*P]
 		blasImpl.Dgemv(blas.NoTrans, P, H, scale, ws.mu, H, ki, 1, 0, sl, 1)
 		pick, en := choose(sl, ws.modelProb[i*P:(i+1)*P], kind, rng, ws.modelIdx[i])
@@ -302,10 +261,11 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 	return lp, ent
 }
 
-// backward adds to g the gradient of a·log π + b·H for the path forward
-// left in ws.
-func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b float64, g *rawParams) {
-	p := &c.params.raw
+// backward adds to acc the gradient of a·log π + b·H for the path forward
+// left in ws. The gradients of role_proj, role_hist, model_role and
+// model_proj go to acc's pending sums for dt (see pendingGrad).
+func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b float64, acc *Params) {
+	p, g := &c.params.raw, &acc.raw
 	H := c.cfg.Hidden
 	R, P := len(dt.roles), len(c.models)
 	scale := 1 / math.Sqrt(float64(H))
@@ -313,9 +273,7 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 	mode := c.allowed[ws.modePos]
 	gh, dpre := ws.gh, ws.dpre
 	clear(gh)
-	grho, gmu := ws.grho[:R*H], ws.gmu[:P*H]
-	clear(grho)
-	clear(gmu)
+	pg := acc.pendingFor(dt)
 
 	// Stage 3.
 	sumM := ws.sumM
@@ -326,18 +284,16 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 		ki := ws.k[i*H : (i+1)*H]
 		floats.Scale(scale, gl)
 		clear(dpre)
-		matTVecGrad(dpre, gmu, ws.mu[:P*H], ki, gl)
+		matTVecGrad(dpre, pg.mu, ws.mu[:P*H], ki, gl)
 		for j, v := range ki {
 			dpre[j] *= 1 - v*v
 		}
 		axpy(1, dpre, sumM)
-		embedGrad(g.modelRole, dt.roleFeat[ws.roleIdx[i]], dpre)
+		r := ws.roleIdx[i]
+		axpy(1, dpre, pg.mrole[r*H:(r+1)*H])
 	}
 	matTVecGrad(gh, g.modelCtx, p.modelCtx, h, sumM)
 	axpy(1, sumM, g.modelMode[mode*H:(mode+1)*H])
-	for m := 0; m < P; m++ {
-		embedGrad(g.modelProj, dt.modelFeat[m], gmu[m*H:(m+1)*H])
-	}
 
 	// Stage 2: roles, last slot first so the history gradient is a suffix sum.
 	sumR, suffix := ws.sumR, ws.suffix
@@ -349,7 +305,7 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 		ci := ws.c[i*H : (i+1)*H]
 		floats.Scale(scale, gl)
 		clear(dpre)
-		matTVecGrad(dpre, grho, ws.rho[:R*H], ci, gl)
+		matTVecGrad(dpre, pg.rho, ws.rho[:R*H], ci, gl)
 		for j, v := range ci {
 			dpre[j] *= 1 - v*v
 		}
@@ -359,14 +315,12 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 			// Slot i's context holds (1/i)·Σ_{t<i} hist(role_t): role i-1's
 			// history embedding feeds every later slot j with weight 1/j.
 			axpy(1/float64(i), dpre, suffix)
-			embedGrad(g.roleHist, dt.roleFeat[ws.roleIdx[i-1]], suffix)
+			r := ws.roleIdx[i-1]
+			axpy(1, suffix, pg.hist[r*H:(r+1)*H])
 		}
 	}
 	matTVecGrad(gh, g.roleCtx, p.roleCtx, h, sumR)
 	axpy(1, sumR, g.roleMode[mode*H:(mode+1)*H])
-	for r := 0; r < R; r++ {
-		embedGrad(g.roleProj, dt.roleFeat[r], grho[r*H:(r+1)*H])
-	}
 
 	// Stage 2: count.
 	if !allModes[mode].SingleAgent() {
@@ -382,8 +336,8 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 	gl := ws.g[:A]
 	logitGrad(gl, ws.modeLogp[:A], ws.modeProb[:A], ws.modePos, ws.modeEnt, a, b)
 	for k, m := range c.allowed {
+		axpy(gl[k], p.modeScore[m*H:(m+1)*H], gh) // before g changes, in case g is p
 		axpy(gl[k], h, g.modeScore[m*H:(m+1)*H])
-		axpy(gl[k], p.modeScore[m*H:(m+1)*H], gh)
 		g.modeBias[m] += gl[k]
 	}
 
