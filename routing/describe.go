@@ -22,16 +22,22 @@ const (
 	roleFeaturesName = "role-v1/69"
 )
 
-// Model description features φ(model, domain): a bias, log10 input and
-// output price per million tokens (plus one cent, so free local models are
-// finite), the skill for the domain (the mean skill when absent, 0.5 when
-// the model lists none), the mean skill, whether the domain's skill is
-// listed, and the hashed words (unigrams) of the description.
+// Model description features φ(model, domain): a bias, log10 of the blended
+// price per million tokens (input and output weighted 1:3, a typical chat
+// ratio, plus one cent so free local models are finite), and the published
+// skill for the domain (the mean of the listed skills when the domain's is
+// absent, 0.5 when none is listed).
+//
+// Nothing else describes a model, on purpose: with the description's words,
+// or input and output prices apart, a pool of a handful of models is
+// linearly separable, and training learns each model's identity instead of
+// what its price and skill are worth. With these two numbers a model added
+// later that is cheaper and stronger than the ones the policy chose is
+// scored above them with no retraining (MasRouter's inductive claim).
 const (
-	modelBuckets      = 32
-	modelDense        = 6
-	modelFeatureDim   = modelDense + modelBuckets
-	modelFeaturesName = "model-v1/38"
+	modelDense        = 3
+	modelFeatureDim   = modelDense
+	modelFeaturesName = "model-v2/3"
 )
 
 var roleKinds = [...]roles.Kind{roles.KindSolver, roles.KindPlanner, roles.KindCritic, roles.KindVerifier}
@@ -54,33 +60,23 @@ func RoleFeatures(r roles.Role) Features {
 }
 
 // ModelFeatures returns the description features φ the controller embeds a
-// model from for tasks of domain d: prices, skills and description words,
+// model from for tasks of domain d: its price and skill,
 // never the model's name or position in the pool.
 func ModelFeatures(m *agents.Model, d tasks.Domain) Features {
-	// Sum in key order: map order would make the last bits vary by run.
-	var sum float64
-	for _, k := range slices.Sorted(maps.Keys(m.Skills)) {
-		sum += m.Skills[k]
-	}
-	mean := 0.5
-	if len(m.Skills) > 0 {
-		mean = sum / float64(len(m.Skills))
-	}
 	skill, has := m.Skills[string(d)]
 	if !has {
-		skill = mean
+		// Sum in key order: map order would make the last bits vary by run.
+		var sum float64
+		for _, k := range slices.Sorted(maps.Keys(m.Skills)) {
+			sum += m.Skills[k]
+		}
+		skill = 0.5
+		if len(m.Skills) > 0 {
+			skill = sum / float64(len(m.Skills))
+		}
 	}
-	dense := [modelDense]float64{
-		1,
-		math.Log10(m.Price.InputPerMillion + 0.01),
-		math.Log10(m.Price.OutputPerMillion + 0.01),
-		skill,
-		mean,
-		0,
-	}
-	if has {
-		dense[5] = 1
-	}
+	blended := (m.Price.InputPerMillion + 3*m.Price.OutputPerMillion) / 4
+	dense := [modelDense]float64{1, math.Log10(blended + 0.01), skill}
 	var idx []int
 	var val []float64
 	for k, v := range dense {
@@ -89,7 +85,6 @@ func ModelFeatures(m *agents.Model, d tasks.Domain) Features {
 			val = append(val, v)
 		}
 	}
-	idx, val = appendHashed(idx, val, m.Description, modelBuckets, modelDense)
 	return Features{Dim: modelFeatureDim, Index: idx, Value: val}
 }
 

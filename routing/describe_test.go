@@ -21,11 +21,11 @@ func TestModelFeatures(t *testing.T) {
 		want   []float64
 	}{
 		{"priced with domain skill", 2.5, 10, map[string]float64{"math": 0.8, "code": 0.6},
-			[]float64{1, math.Log10(2.51), math.Log10(10.01), 0.8, 0.7, 1}},
-		{"free local model", 0, 0, map[string]float64{"code": 0.4},
-			[]float64{1, -2, -2, 0.4, 0.4, 0}},
+			[]float64{1, math.Log10((2.5+30)/4 + 0.01), 0.8}},
+		{"free local model, other domain's skill", 0, 0, map[string]float64{"code": 0.4},
+			[]float64{1, -2, 0.4}},
 		{"no skills", 1, 1, nil,
-			[]float64{1, math.Log10(1.01), math.Log10(1.01), 0.5, 0.5, 0}},
+			[]float64{1, math.Log10(1.01), 0.5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := testModel("m", tc.in, tc.out, "", tc.skills)
@@ -39,7 +39,12 @@ func TestModelFeatures(t *testing.T) {
 	b := testModel("beta", 1, 2, "Fast model.", map[string]float64{"math": 0.5})
 	assert.Equal(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(b, tasks.DomainMath), "the name is not a feature")
 	c := testModel("alpha", 1, 2, "Slow model.", map[string]float64{"math": 0.5})
-	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(c, tasks.DomainMath), "the description is")
+	assert.Equal(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(c, tasks.DomainMath),
+		"nor is the description's wording: it would let training memorise identities")
+	d := testModel("alpha", 1, 2, "Fast model.", map[string]float64{"math": 0.9})
+	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(d, tasks.DomainMath), "the skill is")
+	e := testModel("alpha", 3, 2, "Fast model.", map[string]float64{"math": 0.5})
+	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(e, tasks.DomainMath), "the price is")
 }
 
 func TestRoleFeatures(t *testing.T) {

@@ -125,7 +125,7 @@ CoT.`,
 			}
 			rep := benchReport{
 				Version: 1, Simulated: true, Note: simNote, Task: task, Split: repSplit, N: len(ts), Seed: ef.seed,
-				Policy: "untrained (random initialisation)", Created: time.Now().UTC(), Elapsed: time.Since(start).Seconds(), Results: res,
+				Policy: ef.policyLabel(), Created: time.Now().UTC(), Elapsed: time.Since(start).Seconds(), Results: res,
 			}
 			for _, m := range env.pool.Models() {
 				rep.Pool = append(rep.Pool, poolEntry{m.Name, m.Price.InputPerMillion, m.Price.OutputPerMillion})

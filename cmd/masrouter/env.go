@@ -13,6 +13,7 @@ import (
 	"github.com/masrouter/masrouter/routing"
 	"github.com/masrouter/masrouter/tasks"
 	"github.com/masrouter/masrouter/topology"
+	"github.com/masrouter/masrouter/train"
 )
 
 // envFlags are the flags every command that runs plans shares.
@@ -22,6 +23,8 @@ type envFlags struct {
 	rolesDir  string
 	premium   string
 	maxAgents int
+	policy    string
+	allowNew  bool
 }
 
 func (f *envFlags) register(cmd *cobra.Command) {
@@ -30,6 +33,8 @@ func (f *envFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.rolesDir, "roles", "", "folder of extra role profiles (*.yaml) to add to the built-in ones")
 	cmd.Flags().StringVar(&f.premium, "premium", "gpt-4o", "premium model of the static-delegation baseline")
 	cmd.Flags().IntVar(&f.maxAgents, "max-agents", routing.DefaultMaxAgents, "most agents a routed multi-agent plan may use")
+	cmd.Flags().StringVar(&f.policy, "policy", "", "trained policy checkpoint (from masrouter train) for the masrouter router; default untrained")
+	cmd.Flags().BoolVar(&f.allowNew, "allow-new-models", false, "load --policy into a pool that adds or drops models (scored from their descriptions, no retraining)")
 }
 
 // validate checks the flags' values before any work starts.
@@ -117,12 +122,27 @@ func newEnv(f *envFlags, reg *roles.Registry, ts []*tasks.Task) (*env, error) {
 	return &env{roles: reg, world: world, pool: pool, exec: exec}, nil
 }
 
-// controller returns the cascaded controller: untrained (random
-// initialisation) unless a checkpoint is loaded later.
+// controller returns the cascaded controller: the --policy checkpoint when
+// one is given, else untrained (random initialisation).
 func (e *env) controller(f *envFlags, greedy bool) (*routing.Controller, error) {
+	if f.policy != "" {
+		ctrl, _, err := train.LoadPolicy(f.policy, e.pool, e.roles, train.LoadOptions{AllowPoolChange: f.allowNew, Greedy: greedy, Seed: f.seed})
+		if err != nil {
+			return nil, fmt.Errorf("--policy %s: %w", f.policy, err)
+		}
+		return ctrl, nil
+	}
 	return routing.NewController(routing.ControllerConfig{
 		Pool: e.pool, Roles: e.roles, Seed: f.seed, Greedy: greedy, MaxAgents: f.maxAgents,
 	})
+}
+
+// policyLabel describes the masrouter router's parameters for reports.
+func (f *envFlags) policyLabel() string {
+	if f.policy == "" {
+		return "untrained (random initialisation)"
+	}
+	return "trained (" + f.policy + ")"
 }
 
 // baselines returns static delegation, the random router, and every model
