@@ -59,7 +59,12 @@ type ControllerConfig struct {
 //	c_i    = tanh(role_ctx·h + role_mode[mode] + slot_embed[i] + mean_{t<i} role_histᵀψ(role_t))
 //	role_i ~ softmax_r(c_i·ρ_r/√H),  ρ_r = role_projᵀψ(r)
 //	k_i    = tanh(model_ctx·h + model_mode[mode] + model_roleᵀψ(role_i))
-//	model_i ~ softmax_m(k_i·μ_m/√H), μ_m = model_projᵀφ(m, domain)
+//	model_i ~ softmax_m(−softplus(k_i·model_proj[price]/√H)·logprice(m) + softplus(k_i·model_proj[skill]/√H)·skill(m))
+//
+// where logprice and skill are the entries of φ(m, domain). The model stage's
+// signs are fixed: a cheaper or more skilled model never scores lower, so the
+// policy cannot learn "expensive means good" from a pool whose prices track
+// quality, and a model added later is placed by its price and skill alone.
 //
 // ψ and φ are description features (RoleFeatures, ModelFeatures), so a role
 // or model the controller was never trained with is scored without

@@ -37,7 +37,10 @@ const (
 const (
 	modelDense        = 3
 	modelFeatureDim   = modelDense
-	modelFeaturesName = "model-v2/3"
+	modelFeaturesName = "model-v3/3-monotone"
+	// modelPriceFeature and modelSkillFeature index φ's dense part.
+	modelPriceFeature = 1
+	modelSkillFeature = 2
 )
 
 var roleKinds = [...]roles.Kind{roles.KindSolver, roles.KindPlanner, roles.KindCritic, roles.KindVerifier}
@@ -99,8 +102,10 @@ type domainTable struct {
 	roles     []roles.Role
 	roleFeat  []Features
 	roleIndex map[string]int
-	// modelFeat[m] is φ of the controller's m-th pool model for this domain.
-	modelFeat []Features
+	// modelFeat[m] is φ of the controller's m-th pool model for this domain,
+	// and modelPrice[m], modelSkill[m] its log-price and skill entries.
+	modelFeat              []Features
+	modelPrice, modelSkill []float64
 	// roleT and modelT transpose roleFeat and modelFeat for the gradients
 	// of role_proj and model_proj.
 	roleT, modelT sparseT
@@ -128,7 +133,11 @@ func newDomainTable(d tasks.Domain, rs []roles.Role, models []*agents.Model) (*d
 		dt.roleIndex[r.Name] = i
 	}
 	for _, m := range models {
-		dt.modelFeat = append(dt.modelFeat, ModelFeatures(m, d))
+		f := ModelFeatures(m, d)
+		dense := f.Dense(nil)
+		dt.modelFeat = append(dt.modelFeat, f)
+		dt.modelPrice = append(dt.modelPrice, dense[modelPriceFeature])
+		dt.modelSkill = append(dt.modelSkill, dense[modelSkillFeature])
 	}
 	dt.roleT, dt.modelT = transpose(dt.roleFeat), transpose(dt.modelFeat)
 	return dt, nil

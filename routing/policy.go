@@ -41,6 +41,9 @@ type workspace struct {
 	modelLogp          []float64 // slot i uses [i*P, (i+1)*P)
 	modelProb          []float64
 	modelEnt           []float64
+	// modelU holds, per slot, the pre-activations u of the price and skill
+	// coefficients (2 per slot).
+	modelU []float64
 
 	gh, dpre, sumR, sumM, suffix []float64 // backward scratch, H
 	g                            []float64 // logit gradients
@@ -58,7 +61,7 @@ func (c *Controller) newWorkspace() *workspace {
 		roleIdx: make([]int, A), modelIdx: make([]int, A),
 		c: vec(A * H), k: vec(A * H), hist: vec(H),
 		roleLogp: vec(A * R), roleProb: vec(A * R), roleEnt: vec(A),
-		modelLogp: vec(A * P), modelProb: vec(A * P), modelEnt: vec(A),
+		modelLogp: vec(A * P), modelProb: vec(A * P), modelEnt: vec(A), modelU: vec(2 * A),
 		gh: vec(H), dpre: vec(H), sumR: vec(H), sumM: vec(H), suffix: vec(H),
 		g: vec(max(M, A, R, P)),
 	}
@@ -243,16 +246,27 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 	}
 
 	// Stage 3: a model per slot. The context of slot i is
-	// k_i = tanh(model_ctx·h + model_mode[mode] + model_roleᵀψ(role_i));
-	// model m scores k_i·μ_m / √H with μ_m from m's description.
+	// k_i = tanh(model_ctx·h + model_mode[mode] + model_roleᵀψ(role_i)).
+	// It sets how much price and skill weigh for this slot, with signs fixed
+	// by economics: with u_f = k_i·model_proj[f]/√H, model m scores
+	//   −softplus(u_price)·log-price(m) + softplus(u_skill)·skill(m),
+	// so a cheaper or more skilled model never scores lower, and a model
+	// added later is placed by its price and skill alone.
 	matVec(ws.modelBase, p.modelCtx, h, p.modelMode[mode*H:(mode+1)*H])
+	wPrice := p.modelProj[modelPriceFeature*H : (modelPriceFeature+1)*H]
+	wSkill := p.modelProj[modelSkillFeature*H : (modelSkillFeature+1)*H]
 	for i := 0; i < ws.n; i++ {
 		ki := ws.k[i*H : (i+1)*H]
 		r := ws.roleIdx[i]
 		floats.AddTo(ki, ws.modelBase, ec.mrole[r*H:(r+1)*H])
 		tanhInPlace(ki)
+		uP, uS := scale*dot(ki, wPrice), scale*dot(ki, wSkill)
+		ws.modelU[2*i], ws.modelU[2*i+1] = uP, uS
+		aP, aS := -softplus(uP), softplus(uS)
 		sl := ws.modelLogp[i*P : (i+1)*P]
-		blasImpl.Dgemv(blas.NoTrans, P, H, scale, ws.mu, H, ki, 1, 0, sl, 1)
+		for m := range sl {
+			sl[m] = aP*dt.modelPrice[m] + aS*dt.modelSkill[m]
+		}
 		pick, en := choose(sl, ws.modelProb[i*P:(i+1)*P], kind, rng, ws.modelIdx[i])
 		ws.modelIdx[i], ws.modelEnt[i] = pick, en
 		lp += sl[pick]
@@ -278,13 +292,27 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 	// Stage 3.
 	sumM := ws.sumM
 	clear(sumM)
+	wPrice := p.modelProj[modelPriceFeature*H : (modelPriceFeature+1)*H]
+	wSkill := p.modelProj[modelSkillFeature*H : (modelSkillFeature+1)*H]
+	gPrice := g.modelProj[modelPriceFeature*H : (modelPriceFeature+1)*H]
+	gSkill := g.modelProj[modelSkillFeature*H : (modelSkillFeature+1)*H]
 	for i := 0; i < ws.n; i++ {
 		gl := ws.g[:P]
 		logitGrad(gl, ws.modelLogp[i*P:(i+1)*P], ws.modelProb[i*P:(i+1)*P], ws.modelIdx[i], ws.modelEnt[i], a, b)
+		var daP, daS float64
+		for m, v := range gl {
+			daP += v * dt.modelPrice[m]
+			daS += v * dt.modelSkill[m]
+		}
+		uP, uS := ws.modelU[2*i], ws.modelU[2*i+1]
+		duP := -daP * sigmoid(uP) * scale // d(−softplus(u))/du = −σ(u)
+		duS := daS * sigmoid(uS) * scale
 		ki := ws.k[i*H : (i+1)*H]
-		floats.Scale(scale, gl)
 		clear(dpre)
-		matTVecGrad(dpre, pg.mu, ws.mu[:P*H], ki, gl)
+		axpy(duP, wPrice, dpre) // before g changes, in case g is p
+		axpy(duS, wSkill, dpre)
+		axpy(duP, ki, gPrice)
+		axpy(duS, ki, gSkill)
 		for j, v := range ki {
 			dpre[j] *= 1 - v*v
 		}
@@ -348,3 +376,13 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 	axpy(1, gh, g.queryBias)
 	embedGrad(g.query, x, gh)
 }
+
+// softplus is log(1 + e^x), computed without overflow.
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
