@@ -162,17 +162,21 @@ CoT.`,
 
 // checkOut refuses a report path that cannot be written, before any work:
 // a directory, or a file in a folder that does not exist.
-func checkOut(out string) error {
-	if info, err := os.Stat(out); err == nil && info.IsDir() {
-		return fmt.Errorf("--out %s: is a directory; name a file", out)
+func checkOut(out string) error { return checkPath("--out", out) }
+
+// checkPath checks that the file flag names can be written: its folder
+// exists and it is not itself a folder.
+func checkPath(flag, path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("%s %s: is a directory; name a file", flag, path)
 	}
-	dir := filepath.Dir(out)
+	dir := filepath.Dir(path)
 	info, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("--out %s: %w", out, err)
+		return fmt.Errorf("%s %s: %w", flag, path, err)
 	}
 	if !info.IsDir() {
-		return fmt.Errorf("--out %s: %s is not a directory", out, dir)
+		return fmt.Errorf("%s %s: %s is not a directory", flag, path, dir)
 	}
 	return nil
 }

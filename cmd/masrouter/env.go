@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -44,6 +45,9 @@ func (f *envFlags) validate() error {
 	}
 	if f.maxAgents < 2 || f.maxAgents > routing.MaxAgentsLimit {
 		return fmt.Errorf("--max-agents %d: want 2..%d", f.maxAgents, routing.MaxAgentsLimit)
+	}
+	if f.allowNew && f.policy == "" {
+		return fmt.Errorf("--allow-new-models applies only with --policy")
 	}
 	return nil
 }
@@ -127,8 +131,11 @@ func newEnv(f *envFlags, reg *roles.Registry, ts []*tasks.Task) (*env, error) {
 func (e *env) controller(f *envFlags, greedy bool) (*routing.Controller, error) {
 	if f.policy != "" {
 		ctrl, _, err := train.LoadPolicy(f.policy, e.pool, e.roles, train.LoadOptions{AllowPoolChange: f.allowNew, Greedy: greedy, Seed: f.seed})
+		if errors.Is(err, train.ErrPoolChanged) {
+			return nil, fmt.Errorf("--policy: %w; pass --allow-new-models to load it into this pool anyway", err)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("--policy %s: %w", f.policy, err)
+			return nil, fmt.Errorf("--policy: %w", err) // err names the file
 		}
 		return ctrl, nil
 	}

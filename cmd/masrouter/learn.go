@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,6 +211,44 @@ func (t *trainFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&t.cfg.ImportanceClip, "importance-clip", 10, "offline: largest importance weight (with --importance clip)")
 }
 
+// validate checks the optimiser's flags. The trainer reads a zero as "use
+// the default", so a zero the user typed is refused rather than replaced.
+func (t *trainFlags) validate() error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case t.cfg.Lambda < 0 || !finite(t.cfg.Lambda):
+		return fmt.Errorf("--lambda %g: want a finite value ≥ 0", t.cfg.Lambda)
+	case t.cfg.Epochs < 1:
+		return fmt.Errorf("--epochs %d: want ≥ 1", t.cfg.Epochs)
+	case t.cfg.BatchSize < 1:
+		return fmt.Errorf("--batch %d: want ≥ 1", t.cfg.BatchSize)
+	case t.cfg.Samples < 1:
+		return fmt.Errorf("--samples %d: want ≥ 1", t.cfg.Samples)
+	case t.cfg.LearningRate <= 0 || !finite(t.cfg.LearningRate):
+		return fmt.Errorf("--lr %g: want a finite value > 0", t.cfg.LearningRate)
+	case t.cfg.Entropy <= 0 || !finite(t.cfg.Entropy):
+		return fmt.Errorf("--entropy %g: want a finite value > 0 (the trainer reads 0 as its default)", t.cfg.Entropy)
+	case t.cfg.ClipNorm <= 0 || !finite(t.cfg.ClipNorm):
+		return fmt.Errorf("--clip-norm %g: want a finite value > 0", t.cfg.ClipNorm)
+	case t.importance != string(train.ImportanceClip) && t.importance != string(train.ImportanceSelfNormalized):
+		return fmt.Errorf("--importance %s: want %s or %s", t.importance, train.ImportanceClip, train.ImportanceSelfNormalized)
+	case t.cfg.ImportanceClip < 1 || !finite(t.cfg.ImportanceClip):
+		return fmt.Errorf("--importance-clip %g: want a finite value ≥ 1", t.cfg.ImportanceClip)
+	}
+	return nil
+}
+
+// refuseFlags returns an error naming the first of the flags that was set
+// on the command line: each applies only in another mode, described by where.
+func refuseFlags(cmd *cobra.Command, where string, names ...string) error {
+	for _, name := range names {
+		if cmd.Flags().Changed(name) {
+			return fmt.Errorf("--%s applies only %s", name, where)
+		}
+	}
+	return nil
+}
+
 func newTrainCmd() *cobra.Command {
 	var (
 		ef      envFlags
@@ -250,6 +289,16 @@ and serve load with --policy.`,
 			if online == (trajs != "") {
 				return fmt.Errorf("give exactly one of --online and --trajectories")
 			}
+			where, only := "with --trajectories", []string{"skip-bad", "importance", "importance-clip"}
+			if !online {
+				where, only = "with --online", []string{"n", "samples", "log"}
+			}
+			if err := refuseFlags(cmd, where, only...); err != nil {
+				return err
+			}
+			if err := tf.validate(); err != nil {
+				return err
+			}
 			tf.cfg.Importance = train.Importance(tf.importance)
 			tf.cfg.Seed = ef.seed
 			if out == "" {
@@ -257,6 +306,11 @@ and serve load with --policy.`,
 			}
 			if err := checkOut(out); err != nil {
 				return err
+			}
+			if logPath != "" {
+				if err := checkPath("--log", logPath); err != nil {
+					return err
+				}
 			}
 			reg, err := ef.loadRoles()
 			if err != nil {
@@ -266,7 +320,9 @@ and serve load with --policy.`,
 			if err != nil {
 				return err
 			}
-			trainPart = tasks.Sample(trainPart, n, ef.seed)
+			if online {
+				trainPart = tasks.Sample(trainPart, n, ef.seed)
+			}
 			w := cmd.OutOrStdout()
 			tf.cfg.Progress = func(s train.EpochStats) {
 				line := fmt.Sprintf("epoch %3d  reward %7.4f  score %.3f  $/query %.6f  entropy %5.2f  |grad| %.3f", s.Epoch, s.MeanReward, s.MeanScore, s.DollarsPerQuery, s.MeanEntropy, s.MeanGradNorm)
@@ -361,7 +417,7 @@ func trajectoryLog(path string, lambda float64, features string) (func(*tasks.Ta
 	if path == "" {
 		return nil, func(bool) error { return nil }, nil
 	}
-	if err := checkOut(path); err != nil {
+	if err := checkPath("--log", path); err != nil {
 		return nil, nil, err
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
@@ -472,6 +528,19 @@ points, and writes the same numbers as a markdown table (--md).`,
 			if (ef.policy == "") == (sweep == "") {
 				return fmt.Errorf("give exactly one of --policy and --sweep")
 			}
+			err := refuseFlags(cmd, "to offline training (train --trajectories)", "importance", "importance-clip")
+			if err == nil && ef.policy != "" {
+				err = refuseFlags(cmd, "with --sweep", "plot", "md", "n-train", "lambda", "epochs", "batch", "samples", "lr", "entropy", "clip-norm")
+			}
+			if err == nil && sweep != "" {
+				err = refuseFlags(cmd, "with --policy", "out", "methods")
+			}
+			if err == nil {
+				err = tf.validate()
+			}
+			if err != nil {
+				return err
+			}
 			reg, err := ef.loadRoles()
 			if err != nil {
 				return err
@@ -481,8 +550,20 @@ points, and writes the same numbers as a markdown table (--md).`,
 				if err != nil {
 					return fmt.Errorf("--policy: %w", err)
 				}
-				if !cmd.Flags().Changed("task") {
-					sf.task, sf.split, sf.testFraction, sf.splitSeed = cp.Training.Task, cp.Training.Split, cp.Training.TestFraction, cp.Training.SplitSeed
+				// Evaluate on the checkpoint's held-out part unless the
+				// flags say otherwise; another --task keeps the default split.
+				changed := cmd.Flags().Changed
+				if !changed("task") {
+					sf.task = cp.Training.Task
+					if !changed("split") {
+						sf.split = cp.Training.Split
+					}
+				}
+				if !changed("test-fraction") {
+					sf.testFraction = cp.Training.TestFraction
+				}
+				if !changed("split-seed") {
+					sf.splitSeed = cp.Training.SplitSeed
 				}
 			}
 			trainPart, heldOut, err := sf.parts()
@@ -497,6 +578,14 @@ points, and writes the same numbers as a markdown table (--md).`,
 			lambdas, err := parseFloats("--sweep", sweep)
 			if err != nil {
 				return err
+			}
+			for _, p := range []struct{ flag, path string }{{"--md", md}, {"--plot", plot}} {
+				if p.path == "" {
+					continue
+				}
+				if err := checkPath(p.flag, p.path); err != nil {
+					return err
+				}
 			}
 			trainPart = tasks.Sample(trainPart, nTrain, ef.seed)
 			e, err := newEnv(&ef, reg, append(append([]*tasks.Task(nil), trainPart...), heldOut...))
