@@ -509,3 +509,15 @@ func (c *Controller) Gradient(f Features, d tasks.Domain, p topology.Plan, coefL
 	g.changed()
 	return lp, ent, nil
 }
+
+// Greedily returns a Router that decodes c greedily whatever c's config
+// says, for evaluating a policy trained by sampling.
+func (c *Controller) Greedily() Router { return greedyRouter{c} }
+
+type greedyRouter struct{ c *Controller }
+
+func (g greedyRouter) Name() string { return g.c.Name() }
+
+func (g greedyRouter) Route(ctx context.Context, t *tasks.Task) (topology.Plan, error) {
+	return g.c.Greedy(ctx, t)
+}

@@ -57,6 +57,9 @@ type TrainingInfo struct {
 	Duration   time.Duration `json:"duration_ns"`
 	// Trajectories names the log an offline policy was trained from.
 	Trajectories string `json:"trajectories,omitempty"`
+	// Restarts records every run of a multi-start training; Seed is then the
+	// kept run's seed.
+	Restarts []RestartResult `json:"restarts,omitempty"`
 }
 
 // Checkpoint is a saved policy: the controller's parameters with everything

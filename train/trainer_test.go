@@ -287,3 +287,29 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	_, _, err = LoadPolicy(filepath.Join(dir, "missing.json"), pool, reg, LoadOptions{})
 	assert.Error(t, err)
 }
+
+func TestOnlineRestartsKeepsTheBestRun(t *testing.T) {
+	pool, reg, ts := toyWorld(t)
+	exec, err := topology.NewExecutor(topology.Config{Pool: pool, Roles: reg})
+	require.NoError(t, err)
+	build := func(seed int64) (*routing.Controller, error) {
+		return routing.NewController(routing.ControllerConfig{Pool: pool, Roles: reg, Seed: seed})
+	}
+	best, runs, err := OnlineRestarts(context.Background(), build, exec, ts[:20], ts[20:], Config{Lambda: 200, Epochs: 2, BatchSize: 10}, []int64{1, 2, 3})
+	require.NoError(t, err)
+	require.Len(t, runs, 3)
+	top := runs[0]
+	for _, r := range runs {
+		assert.InDelta(t, r.Selection.Accuracy-200*r.Selection.DollarsPerQuery, r.Reward, 1e-12)
+		if r.Reward > top.Reward {
+			top = r
+		}
+	}
+	res, err := Evaluate(context.Background(), exec, []routing.Router{best.Greedily()}, ts[20:], EvalOptions{})
+	require.NoError(t, err)
+	assert.InDelta(t, top.Reward, res[0].Accuracy-200*res[0].DollarsPerQuery, 1e-12, "the returned controller is the best run's")
+	assert.Equal(t, []int64{1, 2, 3}, []int64{runs[0].Seed, runs[1].Seed, runs[2].Seed})
+
+	_, _, err = OnlineRestarts(context.Background(), build, exec, ts, ts, Config{}, nil)
+	assert.Error(t, err)
+}
