@@ -197,6 +197,7 @@ func newCollectCmd() *cobra.Command {
 type trainFlags struct {
 	cfg        train.Config
 	importance string
+	restarts   int
 }
 
 func (t *trainFlags) register(cmd *cobra.Command) {
@@ -209,6 +210,16 @@ func (t *trainFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&t.cfg.ClipNorm, "clip-norm", 5, "gradient norm clip")
 	cmd.Flags().StringVar(&t.importance, "importance", "clip", "offline importance weighting: clip or self-normalized")
 	cmd.Flags().Float64Var(&t.cfg.ImportanceClip, "importance-clip", 10, "offline: largest importance weight (with --importance clip)")
+	cmd.Flags().IntVar(&t.restarts, "restarts", 1, "online: train this many seeds (--seed, --seed+1, ...) and keep the policy with the best greedy reward on the training part")
+}
+
+// seeds lists the seeds of the restarts, starting at seed.
+func (t *trainFlags) seeds(seed int64) []int64 {
+	out := make([]int64, t.restarts)
+	for i := range out {
+		out[i] = seed + int64(i)
+	}
+	return out
 }
 
 // validate checks the optimiser's flags. The trainer reads a zero as "use
@@ -234,6 +245,8 @@ func (t *trainFlags) validate() error {
 		return fmt.Errorf("--importance %s: want %s or %s", t.importance, train.ImportanceClip, train.ImportanceSelfNormalized)
 	case t.cfg.ImportanceClip < 1 || !finite(t.cfg.ImportanceClip):
 		return fmt.Errorf("--importance-clip %g: want a finite value ≥ 1", t.cfg.ImportanceClip)
+	case t.restarts < 1 || t.restarts > 64:
+		return fmt.Errorf("--restarts %d: want 1..64", t.restarts)
 	}
 	return nil
 }
@@ -291,7 +304,10 @@ and serve load with --policy.`,
 			}
 			where, only := "with --trajectories", []string{"skip-bad", "importance", "importance-clip"}
 			if !online {
-				where, only = "with --online", []string{"n", "samples", "log"}
+				where, only = "with --online", []string{"n", "samples", "log", "restarts"}
+			}
+			if online && tf.restarts > 1 && logPath != "" {
+				return fmt.Errorf("--log applies only with --restarts 1 (each restart would log its own runs)")
 			}
 			if err := refuseFlags(cmd, where, only...); err != nil {
 				return err
@@ -316,7 +332,7 @@ and serve load with --policy.`,
 			if err != nil {
 				return err
 			}
-			trainPart, _, err := sf.parts()
+			trainPart, heldOut, err := sf.parts()
 			if err != nil {
 				return err
 			}
@@ -340,7 +356,7 @@ and serve load with --policy.`,
 				envTasks = trainPart
 			} else {
 				info.Mode, info.Trajectories = "offline", trajs
-				logs, err = loadLogged(cmd, trajs, skipBad, trainPart)
+				logs, err = loadLogged(cmd, trajs, skipBad, trainPart, heldOut, fmt.Sprintf("%s (test fraction %g, split seed %d)", taskLabel(sf.task, sf.split), sf.testFraction, sf.splitSeed))
 				if err != nil {
 					return err
 				}
@@ -365,16 +381,43 @@ and serve load with --policy.`,
 			if online {
 				fmt.Fprintf(w, "online training on %d tasks of %s, λ=%g, %d epochs, %d samples per task (simulated pool)\n",
 					len(trainPart), taskLabel(sf.task, sf.split), tf.cfg.Lambda, info.Config.Epochs, info.Config.Samples)
-				record, closeLog, err := trajectoryLog(logPath, tf.cfg.Lambda, ctrl.FeaturesVersion())
-				if err != nil {
-					return err
-				}
-				hist, err = trainer.Online(cmd.Context(), e.exec, trainPart, record)
-				if cerr := closeLog(err == nil); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					return err
+				if tf.restarts > 1 {
+					build := func(seed int64) (*routing.Controller, error) {
+						f := ef
+						f.seed = seed
+						return e.controller(&f, false)
+					}
+					best, runs, err := train.OnlineRestarts(cmd.Context(), build, e.exec, trainPart, trainPart, tf.cfg, tf.seeds(ef.seed))
+					if err != nil {
+						return err
+					}
+					for _, r := range runs {
+						fmt.Fprintf(w, "restart seed %d: greedy on the training part %.1f%%, $%.6f per query, reward %.4f\n",
+							r.Seed, 100*r.Selection.Accuracy, r.Selection.DollarsPerQuery, r.Reward)
+					}
+					info.Restarts = runs
+					ctrl = best
+					bestRun := runs[0]
+					for _, r := range runs {
+						if r.Reward > bestRun.Reward {
+							bestRun = r
+						}
+					}
+					hist = bestRun.History
+					info.Seed = bestRun.Seed
+					fmt.Fprintf(w, "kept seed %d\n", bestRun.Seed)
+				} else {
+					record, closeLog, err := trajectoryLog(logPath, tf.cfg.Lambda, ctrl.FeaturesVersion())
+					if err != nil {
+						return err
+					}
+					hist, err = trainer.Online(cmd.Context(), e.exec, trainPart, record)
+					if cerr := closeLog(err == nil); err == nil {
+						err = cerr
+					}
+					if err != nil {
+						return err
+					}
 				}
 				info.TrainTasks = len(trainPart)
 			} else {
@@ -456,10 +499,14 @@ func trajectoryLog(path string, lambda float64, features string) (func(*tasks.Ta
 // trajectory's task comes from the loaded task set by ID, or from the query
 // text the trajectory carries. Bad lines stop the read unless skipBad, and
 // every skipped line is reported on stderr.
-func loadLogged(cmd *cobra.Command, path string, skipBad bool, known []*tasks.Task) ([]train.Logged, error) {
+func loadLogged(cmd *cobra.Command, path string, skipBad bool, known, heldOut []*tasks.Task, split string) ([]train.Logged, error) {
 	byID := make(map[string]*tasks.Task, len(known))
 	for _, t := range known {
 		byID[t.ID] = t
+	}
+	held := make(map[string]bool, len(heldOut))
+	for _, t := range heldOut {
+		held[t.ID] = true
 	}
 	opt := train.ReadOptions{SkipBad: skipBad, OnBad: func(le *tasks.LineError) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "skipped %v\n", le)
@@ -472,8 +519,12 @@ func loadLogged(cmd *cobra.Command, path string, skipBad bool, known []*tasks.Ta
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s: skipped %d bad lines of %d\n", path, stats.Skipped, stats.Lines)
 	}
 	var out []train.Logged
-	var unknown int
+	var unknown, leaked int
 	for _, tr := range ts {
+		if held[tr.TaskID] {
+			leaked++
+			continue
+		}
 		t := byID[tr.TaskID]
 		if t == nil {
 			if tr.Query == "" {
@@ -483,6 +534,9 @@ func loadLogged(cmd *cobra.Command, path string, skipBad bool, known []*tasks.Ta
 			t = &tasks.Task{ID: tr.TaskID, Benchmark: tr.Benchmark, Domain: tr.Domain, Query: tr.Query}
 		}
 		out = append(out, train.Logged{Task: t, Plan: tr.Plan, BehaviourLogProb: tr.BehaviourLogProb, Score: tr.Score, Dollars: tr.Dollars})
+	}
+	if leaked > 0 {
+		return nil, fmt.Errorf("--trajectories %s: %d trajectories are of tasks in the held-out part of %s; training on them would leak into evaluation (collect with --part train)", path, leaked, split)
 	}
 	if unknown > 0 {
 		return nil, fmt.Errorf("--trajectories %s: %d trajectories carry no query text and their task IDs are not in the training part of --task; pass the --task they were collected on", path, unknown)
@@ -530,7 +584,7 @@ points, and writes the same numbers as a markdown table (--md).`,
 			}
 			err := refuseFlags(cmd, "to offline training (train --trajectories)", "importance", "importance-clip")
 			if err == nil && ef.policy != "" {
-				err = refuseFlags(cmd, "with --sweep", "plot", "md", "n-train", "lambda", "epochs", "batch", "samples", "lr", "entropy", "clip-norm")
+				err = refuseFlags(cmd, "with --sweep", "plot", "md", "n-train", "lambda", "epochs", "batch", "samples", "lr", "entropy", "clip-norm", "restarts")
 			}
 			if err == nil && sweep != "" {
 				err = refuseFlags(cmd, "with --policy", "out", "methods")
@@ -594,7 +648,7 @@ points, and writes the same numbers as a markdown table (--md).`,
 			}
 			tf.cfg.Importance = train.Importance(tf.importance)
 			tf.cfg.Seed = ef.seed
-			points, err := sweepLambdas(cmd.Context(), w, e, &ef, tf.cfg, lambdas, trainPart, heldOut)
+			points, err := sweepLambdas(cmd.Context(), w, e, &ef, tf.cfg, tf.seeds(ef.seed), lambdas, trainPart, heldOut)
 			if err != nil {
 				return err
 			}
@@ -721,33 +775,22 @@ func evalPolicy(cmd *cobra.Command, ef *envFlags, reg *roles.Registry, sf splitF
 }
 
 // sweepLambdas trains one policy per λ and evaluates it with the baselines.
-func sweepLambdas(ctx context.Context, w io.Writer, e *env, ef *envFlags, cfg train.Config, lambdas []float64, trainPart, heldOut []*tasks.Task) ([]train.Point, error) {
+func sweepLambdas(ctx context.Context, w io.Writer, e *env, ef *envFlags, cfg train.Config, seeds []int64, lambdas []float64, trainPart, heldOut []*tasks.Task) ([]train.Point, error) {
 	var points []train.Point
 	for _, l := range lambdas {
-		f := *ef
-		f.policy = ""
-		ctrl, err := e.controller(&f, false)
-		if err != nil {
-			return nil, err
+		build := func(seed int64) (*routing.Controller, error) {
+			f := *ef
+			f.policy, f.seed = "", seed
+			return e.controller(&f, false)
 		}
 		c := cfg
 		c.Lambda = l
-		trainer, err := train.NewTrainer(ctrl, c)
-		if err != nil {
-			return nil, err
-		}
 		t0 := time.Now()
-		if _, err := trainer.Online(ctx, e.exec, trainPart, nil); err != nil {
-			return nil, err
-		}
-		greedy, err := routing.NewController(ctrl.Config())
+		ctrl, _, err := train.OnlineRestarts(ctx, build, e.exec, trainPart, trainPart, c, seeds)
 		if err != nil {
 			return nil, err
 		}
-		if err := greedy.SetParams(ctrl.Params()); err != nil {
-			return nil, err
-		}
-		res, err := train.Evaluate(ctx, e.exec, []routing.Router{greedyRouter{greedy}}, heldOut, train.EvalOptions{})
+		res, err := train.Evaluate(ctx, e.exec, []routing.Router{ctrl.Greedily()}, heldOut, train.EvalOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -779,15 +822,6 @@ func sweepLambdas(ctx context.Context, w io.Writer, e *env, ef *envFlags, cfg tr
 		points = append(points, train.Point{Label: r.Method, Kind: kind, Accuracy: r.Accuracy, DollarsPerQuery: r.DollarsPerQuery})
 	}
 	return points, nil
-}
-
-// greedyRouter routes with a controller's greedy decoding.
-type greedyRouter struct{ c *routing.Controller }
-
-func (g greedyRouter) Name() string { return g.c.Name() }
-
-func (g greedyRouter) Route(ctx context.Context, t *tasks.Task) (topology.Plan, error) {
-	return g.c.Greedy(ctx, t)
 }
 
 func parseFloats(flag, s string) ([]float64, error) {

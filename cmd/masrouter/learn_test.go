@@ -639,3 +639,17 @@ func TestLearnBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestOfflineRefusesHeldOutTrajectories: a log of held-out tasks must not
+// train a policy that is then evaluated on those same tasks.
+func TestOfflineRefusesHeldOutTrajectories(t *testing.T) {
+	dir := parallelDir(t)
+	log := filepath.Join(dir, "held.jsonl")
+	res := runCLI(t, "collect", "--task", "gsm8k", "--n", "6", "--part", "held-out", "--out", log)
+	require.Equal(t, 0, res.code, "stderr: %s", res.stderr)
+	out := filepath.Join(dir, "p.json")
+	res = runCLI(t, "train", "--trajectories", log, "--task", "gsm8k", "--epochs", "2", "--out", out)
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "6 trajectories are of tasks in the held-out part of gsm8k/test (test fraction 0.8, split seed 1)")
+	assert.NoFileExists(t, out)
+}
