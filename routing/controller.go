@@ -484,6 +484,15 @@ func (c *Controller) plan(ws *workspace, dt *domainTable) topology.Plan {
 // g's tensors only when g is next read through one of its methods, once for
 // many calls, which is what makes a call cheap.
 func (c *Controller) Gradient(f Features, d tasks.Domain, p topology.Plan, coefLogProb, coefEntropy float64, g *Params) (logProb, entropy float64, err error) {
+	return c.GradientFunc(f, d, p, func(float64, float64) (float64, float64) { return coefLogProb, coefEntropy }, g)
+}
+
+// GradientFunc is Gradient with the coefficients chosen after the forward
+// pass: coef receives log π(p | x) and the summed entropy and returns the
+// coefficients of the log-probability and entropy terms. Off-policy training
+// uses it to weight a logged plan by π_θ/π_behaviour without a second
+// forward pass.
+func (c *Controller) GradientFunc(f Features, d tasks.Domain, p topology.Plan, coef func(logProb, entropy float64) (coefLogProb, coefEntropy float64), g *Params) (logProb, entropy float64, err error) {
 	if g == nil || g.shape != c.params.shape {
 		return 0, 0, errors.New("routing: gradient: accumulator is nil or has another shape than the controller's parameters")
 	}
@@ -501,7 +510,8 @@ func (c *Controller) Gradient(f Features, d tasks.Domain, p topology.Plan, coefL
 	if math.IsNaN(lp) || math.IsNaN(ent) {
 		return lp, ent, errNaN
 	}
-	c.backward(ws, f, dt, coefLogProb, coefEntropy, g)
+	a, b := coef(lp, ent)
+	c.backward(ws, f, dt, a, b, g)
 	if g == c.params {
 		// Routing reads the parameters directly, so nothing may stay pending.
 		g.fold()

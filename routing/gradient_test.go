@@ -132,6 +132,47 @@ func TestGradientAccumulates(t *testing.T) {
 	assert.Greater(t, ent1, 0.0)
 }
 
+// TestGradientFuncChoosesCoefficientsAfterTheForwardPass checks that the
+// callback sees log π(plan) and the entropy, and that the gradient it yields
+// equals Gradient's with the coefficients it returned.
+func TestGradientFuncChoosesCoefficientsAfterTheForwardPass(t *testing.T) {
+	c := testController(t, nil)
+	f := encode(t, c, gsm8kQuestion)
+	plan := randomPlan(c, tasks.DomainMath, topology.ModeChain, rand.New(rand.NewPCG(3, 4)))
+	want := c.Params().Clone()
+	want.Zero()
+	lp, ent, err := c.Gradient(f, tasks.DomainMath, plan, 0.7, -0.2, want)
+	require.NoError(t, err)
+	got := c.Params().Clone()
+	got.Zero()
+	var seenLP, seenEnt float64
+	lp2, ent2, err := c.GradientFunc(f, tasks.DomainMath, plan, func(l, e float64) (float64, float64) {
+		seenLP, seenEnt = l, e
+		return 0.7, -0.2
+	}, got)
+	require.NoError(t, err)
+	assert.Equal(t, lp, seenLP)
+	assert.Equal(t, ent, seenEnt)
+	assert.Equal(t, lp, lp2)
+	assert.Equal(t, ent, ent2)
+	assert.Equal(t, want.Vector(), got.Vector())
+}
+
+func TestParamsUpdateEditsInPlace(t *testing.T) {
+	c := testController(t, nil)
+	p := c.Params().Clone()
+	before := p.Vector()
+	p.Update(func(v []float64) {
+		for i := range v {
+			v[i] *= 2
+		}
+	})
+	after := p.Vector()
+	for i := range before {
+		require.Equal(t, 2*before[i], after[i])
+	}
+}
+
 func TestGradientErrors(t *testing.T) {
 	c := testController(t, nil)
 	f := encode(t, c, "q")

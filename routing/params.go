@@ -309,6 +309,15 @@ func (p *Params) SetVector(v []float64) error {
 	return nil
 }
 
+// Update folds any pending sums and calls fn with the live parameter vector
+// in storage order, which fn may change in place; the allocation-free
+// alternative to Vector and SetVector for optimisers. fn must not keep v.
+func (p *Params) Update(fn func(v []float64)) {
+	p.fold()
+	fn(p.data)
+	p.changed()
+}
+
 // Zero sets every parameter to zero, e.g. to reuse p as a gradient accumulator.
 func (p *Params) Zero() {
 	p.discardPending()

@@ -132,7 +132,6 @@ type Trainer struct {
 	ctrl     *routing.Controller
 	adam     *Adam
 	grad     *routing.Params
-	theta    []float64
 	baseline map[tasks.Domain]float64
 	seen     map[tasks.Domain]bool
 	feats    map[string]routing.Features
@@ -175,19 +174,22 @@ func (t *Trainer) features(ctx context.Context, task *tasks.Task) (routing.Featu
 	return f, nil
 }
 
-// step applies the accumulated gradient (scaled by 1/n) with clipping and
-// Adam, and returns the gradient norm before clipping.
+// step applies the accumulated gradient with clipping and Adam, in place,
+// and returns the gradient norm before clipping.
 func (t *Trainer) step() (float64, error) {
-	g := t.grad.Vector()
-	norm := ClipNorm(g, t.cfg.ClipNorm)
-	if math.IsNaN(norm) || math.IsInf(norm, 0) {
-		return norm, errors.New("train: gradient is not finite")
-	}
-	t.theta = t.ctrl.Params().Vector()
-	if err := t.adam.Step(t.theta, g); err != nil {
+	var norm float64
+	var err error
+	t.grad.Update(func(g []float64) {
+		norm = ClipNorm(g, t.cfg.ClipNorm)
+		if math.IsNaN(norm) || math.IsInf(norm, 0) {
+			err = errors.New("train: gradient is not finite")
+			return
+		}
+		t.ctrl.Params().Update(func(theta []float64) { err = t.adam.Step(theta, g) })
+	})
+	if err != nil {
 		return norm, err
 	}
-	t.ctrl.Params().SetVector(t.theta)
 	t.grad.Zero()
 	return norm, nil
 }
@@ -422,37 +424,47 @@ func (t *Trainer) Offline(ctx context.Context, logs []Logged) ([]EpochStats, err
 		var batches int
 		for start := 0; start < len(idx); start += t.cfg.BatchSize {
 			batch := idx[start:min(start+t.cfg.BatchSize, len(idx))]
-			weights = weights[:0]
-			var mean float64
-			for _, i := range batch {
-				l := logs[i]
-				lp, _, err := t.ctrl.LogProbFeatures(t.feats[l.Task.Query], l.Task.Domain, l.Plan)
-				if err != nil {
-					return hist, fmt.Errorf("train: offline: trajectory %d (%s): %w", i, l.Task.ID, err)
-				}
-				w := math.Exp(lp - l.BehaviourLogProb)
-				if t.cfg.Importance == ImportanceClip {
-					w = math.Min(w, t.cfg.ImportanceClip)
-				}
-				weights = append(weights, w)
-				mean += w
-			}
-			mean /= float64(len(batch))
 			n := float64(len(batch))
+			// Self-normalised weights need the whole batch's weights before
+			// any gradient; clipped ones are computed inside the gradient's
+			// own forward pass.
+			var mean float64
+			if t.cfg.Importance == ImportanceSelfNormalized {
+				weights = weights[:0]
+				for _, i := range batch {
+					l := logs[i]
+					lp, _, err := t.ctrl.LogProbFeatures(t.feats[l.Task.Query], l.Task.Domain, l.Plan)
+					if err != nil {
+						return hist, fmt.Errorf("train: offline: trajectory %d (%s): %w", i, l.Task.ID, err)
+					}
+					w := math.Exp(lp - l.BehaviourLogProb)
+					weights = append(weights, w)
+					mean += w
+				}
+				mean /= n
+			}
 			for bi, i := range batch {
 				l := logs[i]
-				w := weights[bi]
-				if t.cfg.Importance == ImportanceSelfNormalized && mean > 0 {
-					w /= mean
+				r := l.Score - t.cfg.Lambda*l.Dollars
+				adv := r - t.baseline[l.Task.Domain]
+				var w float64
+				coef := func(lp, _ float64) (float64, float64) {
+					if t.cfg.Importance == ImportanceSelfNormalized {
+						w = weights[bi]
+						if mean > 0 {
+							w /= mean
+						}
+					} else {
+						w = math.Min(math.Exp(lp-l.BehaviourLogProb), t.cfg.ImportanceClip)
+					}
+					return w * adv / n, t.cfg.Entropy / n
+				}
+				_, ent, err := t.ctrl.GradientFunc(t.feats[l.Task.Query], l.Task.Domain, l.Plan, coef, t.grad)
+				if err != nil {
+					return hist, fmt.Errorf("train: offline: trajectory %d (%s): %w", i, l.Task.ID, err)
 				}
 				wSum += w
 				w2Sum += w * w
-				r := l.Score - t.cfg.Lambda*l.Dollars
-				adv := r - t.baseline[l.Task.Domain]
-				_, ent, err := t.ctrl.Gradient(t.feats[l.Task.Query], l.Task.Domain, l.Plan, w*adv/n, t.cfg.Entropy/n, t.grad)
-				if err != nil {
-					return hist, fmt.Errorf("train: offline: trajectory %d (%s): %w", i, l.Task.ID, err)
-				}
 				st.N++
 				st.MeanReward += r
 				st.MeanScore += l.Score
