@@ -198,6 +198,7 @@ type trainFlags struct {
 	cfg        train.Config
 	importance string
 	restarts   int
+	validation float64
 }
 
 func (t *trainFlags) register(cmd *cobra.Command) {
@@ -210,7 +211,15 @@ func (t *trainFlags) register(cmd *cobra.Command) {
 	cmd.Flags().Float64Var(&t.cfg.ClipNorm, "clip-norm", 5, "gradient norm clip")
 	cmd.Flags().StringVar(&t.importance, "importance", "clip", "offline importance weighting: clip or self-normalized")
 	cmd.Flags().Float64Var(&t.cfg.ImportanceClip, "importance-clip", 10, "offline: largest importance weight (with --importance clip)")
-	cmd.Flags().IntVar(&t.restarts, "restarts", 1, "online: train this many seeds (--seed, --seed+1, ...) and keep the policy with the best greedy reward on the training part")
+	cmd.Flags().IntVar(&t.restarts, "restarts", 1, "online: train this many seeds (--seed, --seed+1, ...) and keep the policy with the best greedy reward on a validation slice of the training part")
+	cmd.Flags().Float64Var(&t.validation, "validation", 0.25, "with --restarts > 1: share of the training part kept out of training to choose among the restarts")
+}
+
+// restartParts splits the training part into the tasks the restarts train
+// on and the validation tasks that choose among them (by task ID, so the
+// split is stable). The held-out part is never used.
+func (t *trainFlags) restartParts(trainPart []*tasks.Task, seed int64) (fit, validate []*tasks.Task) {
+	return tasks.SplitByID(trainPart, t.validation, seed^0x76616c6964)
 }
 
 // seeds lists the seeds of the restarts, starting at seed.
@@ -247,6 +256,8 @@ func (t *trainFlags) validate() error {
 		return fmt.Errorf("--importance-clip %g: want a finite value ≥ 1", t.cfg.ImportanceClip)
 	case t.restarts < 1 || t.restarts > 64:
 		return fmt.Errorf("--restarts %d: want 1..64", t.restarts)
+	case t.validation <= 0 || t.validation >= 1:
+		return fmt.Errorf("--validation %g: want a share in (0, 1)", t.validation)
 	}
 	return nil
 }
@@ -304,7 +315,7 @@ and serve load with --policy.`,
 			}
 			where, only := "with --trajectories", []string{"skip-bad", "importance", "importance-clip"}
 			if !online {
-				where, only = "with --online", []string{"n", "samples", "log", "restarts"}
+				where, only = "with --online", []string{"n", "samples", "log", "restarts", "validation"}
 			}
 			if online && tf.restarts > 1 && logPath != "" {
 				return fmt.Errorf("--log applies only with --restarts 1 (each restart would log its own runs)")
@@ -387,12 +398,14 @@ and serve load with --policy.`,
 						f.seed = seed
 						return e.controller(&f, false)
 					}
-					best, runs, err := train.OnlineRestarts(cmd.Context(), build, e.exec, trainPart, trainPart, tf.cfg, tf.seeds(ef.seed))
+					fit, validate := tf.restartParts(trainPart, sf.splitSeed)
+					fmt.Fprintf(w, "%d restarts, each trained on %d tasks and compared on %d validation tasks of the training part\n", tf.restarts, len(fit), len(validate))
+					best, runs, err := train.OnlineRestarts(cmd.Context(), build, e.exec, fit, validate, tf.cfg, tf.seeds(ef.seed))
 					if err != nil {
 						return err
 					}
 					for _, r := range runs {
-						fmt.Fprintf(w, "restart seed %d: greedy on the training part %.1f%%, $%.6f per query, reward %.4f\n",
+						fmt.Fprintf(w, "restart seed %d: greedy on the validation tasks %.1f%%, $%.6f per query, reward %.4f\n",
 							r.Seed, 100*r.Selection.Accuracy, r.Selection.DollarsPerQuery, r.Reward)
 					}
 					info.Restarts = runs
@@ -584,7 +597,7 @@ points, and writes the same numbers as a markdown table (--md).`,
 			}
 			err := refuseFlags(cmd, "to offline training (train --trajectories)", "importance", "importance-clip")
 			if err == nil && ef.policy != "" {
-				err = refuseFlags(cmd, "with --sweep", "plot", "md", "n-train", "lambda", "epochs", "batch", "samples", "lr", "entropy", "clip-norm", "restarts")
+				err = refuseFlags(cmd, "with --sweep", "plot", "md", "n-train", "lambda", "epochs", "batch", "samples", "lr", "entropy", "clip-norm", "restarts", "validation")
 			}
 			if err == nil && sweep != "" {
 				err = refuseFlags(cmd, "with --policy", "out", "methods")
@@ -648,7 +661,7 @@ points, and writes the same numbers as a markdown table (--md).`,
 			}
 			tf.cfg.Importance = train.Importance(tf.importance)
 			tf.cfg.Seed = ef.seed
-			points, err := sweepLambdas(cmd.Context(), w, e, &ef, tf.cfg, tf.seeds(ef.seed), lambdas, trainPart, heldOut)
+			points, err := sweepLambdas(cmd.Context(), w, e, &ef, &tf, sf.splitSeed, lambdas, trainPart, heldOut)
 			if err != nil {
 				return err
 			}
@@ -775,7 +788,8 @@ func evalPolicy(cmd *cobra.Command, ef *envFlags, reg *roles.Registry, sf splitF
 }
 
 // sweepLambdas trains one policy per λ and evaluates it with the baselines.
-func sweepLambdas(ctx context.Context, w io.Writer, e *env, ef *envFlags, cfg train.Config, seeds []int64, lambdas []float64, trainPart, heldOut []*tasks.Task) ([]train.Point, error) {
+func sweepLambdas(ctx context.Context, w io.Writer, e *env, ef *envFlags, tf *trainFlags, splitSeed int64, lambdas []float64, trainPart, heldOut []*tasks.Task) ([]train.Point, error) {
+	cfg, seeds := tf.cfg, tf.seeds(ef.seed)
 	var points []train.Point
 	for _, l := range lambdas {
 		build := func(seed int64) (*routing.Controller, error) {
@@ -786,7 +800,11 @@ func sweepLambdas(ctx context.Context, w io.Writer, e *env, ef *envFlags, cfg tr
 		c := cfg
 		c.Lambda = l
 		t0 := time.Now()
-		ctrl, _, err := train.OnlineRestarts(ctx, build, e.exec, trainPart, trainPart, c, seeds)
+		fit, validate := trainPart, trainPart
+		if len(seeds) > 1 {
+			fit, validate = tf.restartParts(trainPart, splitSeed)
+		}
+		ctrl, _, err := train.OnlineRestarts(ctx, build, e.exec, fit, validate, c, seeds)
 		if err != nil {
 			return nil, err
 		}
