@@ -5,6 +5,12 @@
 // provider (OpenAI, Anthropic or Ollama field names) is normalised into Usage
 // and priced into dollars. Providers live in subpackages: sim (the calibrated
 // offline simulator) and replay (recorded real outcomes).
+//
+// A pool file (ParsePoolFile, LoadPoolFile) describes a pool of real or
+// simulated models: provider, endpoint, the environment variable holding
+// the key, prices, skills and resilience settings. Every model it builds
+// is Resilient: a timeout per attempt, retries with backoff on transient
+// failures, and a fallback model, with every attempt recorded.
 package agents
 
 import (
@@ -102,6 +108,12 @@ type Reply struct {
 	// reports the latency the real model would have had); zero if none.
 	ReportedLatency time.Duration `json:"reported_latency,omitempty"`
 	Model           string        `json:"model"`
+	// AnsweredBy names the fallback model that wrote Text when Model itself
+	// failed; empty when Model answered. Usage is priced at its price.
+	AnsweredBy string `json:"answered_by,omitempty"`
+	// Attempts lists every provider call the reply took, retries and
+	// fallbacks included, when the model is Resilient; empty otherwise.
+	Attempts []Attempt `json:"attempts,omitempty"`
 }
 
 // Agent is a role bound to a model.
@@ -167,7 +179,9 @@ func UserPrompt(req Request) string {
 // Run calls the agent's model once. When the call fails after ctx is done,
 // the context's error is returned instead of the provider's, because
 // langchaingo providers lose its type; a call that completed is returned and
-// priced even if ctx ended meanwhile, since it was paid for.
+// priced even if ctx ended meanwhile, since it was paid for. A Resilient
+// model's attempts are returned in Reply.Attempts, on failure too, and a
+// reply written by its fallback is priced at the fallback's price.
 func (a Agent) Run(ctx context.Context, req Request) (Reply, error) {
 	if a.Model == nil || a.Model.LLM == nil {
 		return Reply{}, errors.New("agent: no model")
@@ -192,8 +206,10 @@ func (a Agent) Run(ctx context.Context, req Request) (Reply, error) {
 		opts = append(opts, llms.WithSeed(req.Seed))
 	}
 	start := time.Now()
-	resp, err := a.Model.LLM.GenerateContent(ctx, msgs, opts...)
+	callCtx, attempts := RecordAttempts(ctx)
+	resp, err := a.Model.LLM.GenerateContent(callCtx, msgs, opts...)
 	rep.Latency = time.Since(start)
+	rep.Attempts = attempts()
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (provider: %v)", cerr, err)
@@ -214,7 +230,17 @@ func (a Agent) Run(ctx context.Context, req Request) (Reply, error) {
 	if ms, ok := intField(choice.GenerationInfo, "LatencyMs"); ok && ms > 0 {
 		rep.ReportedLatency = time.Duration(ms) * time.Millisecond
 	}
-	rep.Dollars = a.Model.Price.Cost(rep.Usage)
+	price := a.Model.Price
+	if n := len(rep.Attempts); n > 0 && rep.Attempts[n-1].OK() && rep.Attempts[n-1].Model != a.Model.Name {
+		rep.AnsweredBy = rep.Attempts[n-1].Model
+		for _, fb := range a.Model.Fallbacks() {
+			if fb.Name == rep.AnsweredBy {
+				price = fb.Price
+				break
+			}
+		}
+	}
+	rep.Dollars = price.Cost(rep.Usage)
 	return rep, nil
 }
 

@@ -160,3 +160,32 @@ func (p *Pool) MostExpensive() *Model {
 }
 
 func blended(p Price) float64 { return (p.InputPerMillion + 3*p.OutputPerMillion) / 4 }
+
+// Fallbacks returns the models m falls back to, nearest first: the chain of
+// Resilient fallbacks behind m's LLM. It is empty when m's LLM is not
+// Resilient or has no fallback.
+func (m *Model) Fallbacks() []*Model {
+	var out []*Model
+	seen := map[*Model]bool{m: true}
+	for cur := m; cur != nil; {
+		r, ok := cur.LLM.(*Resilient)
+		if !ok || r.fallback == nil || seen[r.fallback] {
+			break
+		}
+		cur = r.fallback
+		seen[cur] = true
+		out = append(out, cur)
+	}
+	return out
+}
+
+// PriceCeiling returns the highest input and output prices among m and its
+// fallbacks: what a budget must assume a call on m may cost per token.
+func (m *Model) PriceCeiling() Price {
+	p := m.Price
+	for _, fb := range m.Fallbacks() {
+		p.InputPerMillion = math.Max(p.InputPerMillion, fb.Price.InputPerMillion)
+		p.OutputPerMillion = math.Max(p.OutputPerMillion, fb.Price.OutputPerMillion)
+	}
+	return p
+}

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"compress/gzip"
 	"embed"
 	"errors"
 	"fmt"
@@ -13,17 +14,21 @@ import (
 // data holds the shipped benchmark files; see data/README.md for sources and licences.
 //
 //go:embed data/gsm8k/*.jsonl data/math/*.jsonl data/mmlu/data/dev/*.csv data/mmlu/data/test/*.csv
+//go:embed data/humaneval/HumanEval.jsonl.gz data/mbpp/mbpp.jsonl
 var data embed.FS
 
 // benchmarkSplits lists each shipped benchmark's splits. It is read-only.
 var benchmarkSplits = map[string][]string{
-	"gsm8k":   {"test", "train"},
-	"math":    {"test"},
-	"math500": {"test"},
-	"mmlu":    {"dev", "test"},
+	"gsm8k":     {"test", "train"},
+	"humaneval": {"test"},
+	"math":      {"test"},
+	"math500":   {"test"},
+	"mbpp":      {"prompt", "test", "train", "validation"},
+	"mmlu":      {"dev", "test"},
 }
 
-// Benchmarks lists the shipped benchmarks, sorted: gsm8k, math, math500, mmlu.
+// Benchmarks lists the shipped benchmarks, sorted: gsm8k, humaneval, math,
+// math500, mbpp, mmlu.
 func Benchmarks() []string {
 	names := make([]string, 0, len(benchmarkSplits))
 	for n := range benchmarkSplits {
@@ -40,8 +45,11 @@ func Splits(benchmark string) []string {
 
 // Load reads one split of a shipped benchmark: gsm8k "test" (1,319) or
 // "train" (7,473); mmlu "dev" (285) or "test" (14,042); math "test" (the
-// full 5,000-problem MATH test set); math500 "test" (MATH-500). Tasks come
-// in file order (MMLU: subjects sorted, rows in file order).
+// full 5,000-problem MATH test set); math500 "test" (MATH-500); humaneval
+// "test" (164); mbpp "test" (500, task_id 11-510), "train" (374, 601-974),
+// "validation" (90, 511-600) or "prompt" (10, 1-10). Tasks come in file
+// order (MMLU: subjects sorted, rows in file order). Code tasks are scored
+// by running their tests with python3 (see DefaultRunner).
 func Load(benchmark, split string) ([]*Task, error) {
 	splits, ok := benchmarkSplits[benchmark]
 	if !ok {
@@ -70,6 +78,27 @@ func Load(benchmark, split string) ([]*Task, error) {
 		}
 		defer f.Close()
 		return ParseMATH(f, name, benchmark)
+	case "humaneval":
+		name := "data/humaneval/HumanEval.jsonl.gz"
+		f, err := data.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("load humaneval: %w", err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("load humaneval: %s: %w", name, err)
+		}
+		defer zr.Close()
+		return ParseHumanEval(zr, name)
+	case "mbpp":
+		name := "data/mbpp/mbpp.jsonl"
+		f, err := data.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("load mbpp: %w", err)
+		}
+		defer f.Close()
+		return ParseMBPP(f, name, split)
 	default: // mmlu
 		return LoadMMLU(split)
 	}

@@ -10,15 +10,19 @@ import (
 )
 
 func TestBenchmarks(t *testing.T) {
-	assert.Equal(t, []string{"gsm8k", "math", "math500", "mmlu"}, Benchmarks())
+	assert.Equal(t, []string{"gsm8k", "humaneval", "math", "math500", "mbpp", "mmlu"}, Benchmarks())
 	assert.Equal(t, []string{"test", "train"}, Splits("gsm8k"))
 	assert.Equal(t, []string{"dev", "test"}, Splits("mmlu"))
-	assert.Nil(t, Splits("humaneval"))
+	assert.Equal(t, []string{"test"}, Splits("humaneval"))
+	assert.Equal(t, []string{"prompt", "test", "train", "validation"}, Splits("mbpp"))
+	assert.Nil(t, Splits("apps"))
 }
 
 // TestLoadAll loads every split of every benchmark, checks its size and
 // that each task is complete, and proves each gold is one its scorer
-// accepts: a reply that states the gold in a box scores 1.
+// accepts: a reply that states the gold in a box scores 1. (For code, the
+// gold is a program the scorer must extract intact from a fenced reply;
+// TestCodeGoldsPass runs a sample of them.)
 func TestLoadAll(t *testing.T) {
 	tests := []struct {
 		benchmark, split string
@@ -30,6 +34,11 @@ func TestLoadAll(t *testing.T) {
 		{"mmlu", "test", 14042},
 		{"math", "test", 5000},
 		{"math500", "test", 500},
+		{"humaneval", "test", 164},
+		{"mbpp", "prompt", 10},
+		{"mbpp", "test", 500},
+		{"mbpp", "train", 374},
+		{"mbpp", "validation", 90},
 	}
 	ctx := context.Background()
 	for _, tc := range tests {
@@ -44,6 +53,13 @@ func TestLoadAll(t *testing.T) {
 					t.Fatalf("bad task %+v (duplicate id: %v)", x, ids[x.ID])
 				}
 				ids[x.ID] = true
+				if x.Domain == DomainCode {
+					code, ok := x.Scorer.Extract("Let me work through it.\n\n```python\n" + x.Gold + "\n```")
+					if !ok || !x.Scorer.Equivalent(code, x.Gold) {
+						t.Fatalf("%s: gold not extracted intact: %q", x.ID, code)
+					}
+					continue
+				}
 				score, err := Score(ctx, x, "Let me work through it.\n\nThe answer is \\boxed{"+x.Gold+"}")
 				require.NoError(t, err)
 				if score != 1 && failed < 10 {
@@ -233,7 +249,9 @@ func TestLoadErrors(t *testing.T) {
 		benchmark, split string
 		want             []string
 	}{
-		{"humaneval", "test", []string{`unknown benchmark "humaneval"`, "gsm8k, math, math500, mmlu"}},
+		{"apps", "test", []string{`unknown benchmark "apps"`, "gsm8k, humaneval, math, math500, mbpp, mmlu"}},
+		{"humaneval", "train", []string{`benchmark humaneval has no split "train"`, "(want one of test)"}},
+		{"mbpp", "dev", []string{`benchmark mbpp has no split "dev"`, "prompt, test, train, validation"}},
 		{"", "test", []string{`unknown benchmark ""`}},
 		{"gsm8k", "dev", []string{`benchmark gsm8k has no split "dev"`, "test, train"}},
 		{"mmlu", "train", []string{`benchmark mmlu has no split "train"`, "dev, test"}},

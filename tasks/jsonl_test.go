@@ -43,7 +43,7 @@ func TestReadJSONLErrors(t *testing.T) {
 		{"missing id", `{"query": "q", "gold": "1", "scorer": "exact", "domain": "math"}`, []string{"u.jsonl:1: id: missing"}},
 		{"missing domain", `{"id": "a", "query": "q", "gold": "1", "scorer": "exact"}`, []string{"u.jsonl:1: domain: missing"}},
 		{"bad domain", `{"id": "a", "query": "q", "gold": "1", "scorer": "exact", "domain": "law"}`, []string{`u.jsonl:1: domain: unknown domain "law"`, "math, commonsense, code"}},
-		{"bad scorer", `{"id": "a", "query": "q", "gold": "1", "scorer": "regex", "domain": "math"}`, []string{`u.jsonl:1: scorer: unknown scorer "regex"`, "choice, exact, gsm8k"}},
+		{"bad scorer", `{"id": "a", "query": "q", "gold": "1", "scorer": "regex", "domain": "math"}`, []string{`u.jsonl:1: scorer: unknown scorer "regex"`, "choice, code, exact, gsm8k"}},
 		{"gold the scorer cannot compare", `{"id": "a", "query": "q", "gold": "many", "scorer": "gsm8k", "domain": "math"}`, []string{`u.jsonl:1: gold: "many" is not an answer the gsm8k scorer can compare`}},
 		{"gold not a choice", `{"id": "a", "query": "q", "gold": "E", "scorer": "choice", "domain": "commonsense"}`, []string{`u.jsonl:1: gold: "E"`}},
 		{"empty gold", `{"id": "a", "query": "q", "gold": "", "scorer": "exact", "domain": "math"}`, []string{"u.jsonl:1: gold: empty"}},

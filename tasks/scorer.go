@@ -16,6 +16,7 @@ var builtinScorers = map[string]Scorer{
 	"choice": choiceScorer{},
 	"math":   mathScorer{},
 	"exact":  exactScorer{},
+	"code":   &codeScorer{},
 }
 
 // ScorerNames lists every registered scorer name, aliases included, sorted.
@@ -29,7 +30,9 @@ func ScorerNames() []string {
 }
 
 // ScorerByName returns the built-in scorer registered as name: "gsm8k"
-// (alias "number"), "mmlu" (alias "choice"), "math" or "exact".
+// (alias "number"), "mmlu" (alias "choice"), "math", "exact" or "code" (runs
+// the tests in the task's Meta "test" on the reply's code; see
+// NewCodeScorer).
 func ScorerByName(name string) (Scorer, error) {
 	if s, ok := builtinScorers[name]; ok {
 		return s, nil

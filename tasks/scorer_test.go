@@ -165,7 +165,7 @@ func TestExactScorer(t *testing.T) {
 }
 
 func TestScorerRegistry(t *testing.T) {
-	assert.Equal(t, []string{"choice", "exact", "gsm8k", "math", "mmlu", "number"}, ScorerNames())
+	assert.Equal(t, []string{"choice", "code", "exact", "gsm8k", "math", "mmlu", "number"}, ScorerNames())
 	for _, tc := range []struct{ name, want string }{
 		{"gsm8k", "gsm8k"}, {"number", "gsm8k"}, {"mmlu", "mmlu"}, {"choice", "mmlu"}, {"math", "math"}, {"exact", "exact"},
 	} {
@@ -178,7 +178,7 @@ func TestScorerRegistry(t *testing.T) {
 	_, err := ScorerByName("regex")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `"regex"`)
-	assert.Contains(t, err.Error(), "choice, exact, gsm8k, math, mmlu, number")
+	assert.Contains(t, err.Error(), "choice, code, exact, gsm8k, math, mmlu, number")
 }
 
 func TestNewScorer(t *testing.T) {

@@ -2,10 +2,12 @@
 //
 // A Task is one question with a gold answer and the name of the scorer that
 // judges replies to it. Loaders read the embedded benchmark files (GSM8K,
-// MMLU, MATH) and user-defined JSONL files; scorers extract a final answer
-// from free-form model text and compare it with the gold answer.
+// MMLU, MATH, HumanEval, MBPP) and user-defined JSONL files; scorers extract
+// a final answer from free-form model text and compare it with the gold
+// answer, or, for code, run the task's tests on the reply's program in the
+// sandbox of tasks/sandbox.
 //
-// This package depends on nothing else in masrouter.
+// This package depends on nothing else in masrouter but its own sandbox.
 package tasks
 
 import (

@@ -112,7 +112,9 @@ func (e *Executor) Config() Config { return e.cfg }
 // Run validates and builds p, runs it on t and scores the result. It always
 // returns a non-nil Trace, holding whatever ran even when it also returns an
 // error. Failed nodes do not fail the run: nodes that read them go on with
-// the replies that did arrive. Run fails when the plan or task is invalid,
+// the replies that did arrive, and an agent no reply reached at all (its
+// inputs and their ancestors failed or were skipped) answers the question on
+// its own (agents.StepReason). Run fails when the plan or task is invalid,
 // when ctx ends (the error wraps ctx.Err()), when no reply reaches the
 // decision node, or when scoring fails.
 func (e *Executor) Run(ctx context.Context, p Plan, t *tasks.Task) (*Trace, error) {

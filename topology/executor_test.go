@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tmc/langchaingo/llms"
 
 	"github.com/masrouter/masrouter/agents"
 	"github.com/masrouter/masrouter/roles"
@@ -307,13 +308,15 @@ func TestDecisions(t *testing.T) {
 func TestDegradeOnFailingNode(t *testing.T) {
 	boom := errors.New("provider exploded")
 	tests := []struct {
-		name    string
-		plan    topology.Plan
-		fail    []string
-		failed  []string // nodes that ran and failed
-		skipped []string // nodes skipped with "no input arrived"
-		inputs  map[string][]string
-		runErr  bool
+		name     string
+		plan     topology.Plan
+		fail     []string
+		failStep agents.Step // fail the first call of this step
+		failed   []string    // nodes that ran and failed
+		skipped  []string    // nodes skipped with "no input arrived"
+		alone    []string    // nodes no reply reached, which answered on their own
+		inputs   map[string][]string
+		runErr   bool
 	}{
 		{
 			name: "Graph middle agent", plan: plan(topology.ModeGraph, solver, critic, checker), fail: []string{critic},
@@ -336,12 +339,20 @@ func TestDegradeOnFailingNode(t *testing.T) {
 			failed: []string{"a2"}, inputs: map[string][]string{"decision": {"a1"}},
 		},
 		{
-			name: "Chain head skips the rest", plan: plan(topology.ModeChain, solver, critic, checker), fail: []string{solver},
-			failed: []string{"a0"}, skipped: []string{"a1", "a2", "decision"}, runErr: true,
+			name: "Chain head: the next agent answers on its own", plan: plan(topology.ModeChain, solver, critic, checker), fail: []string{solver},
+			failed: []string{"a0"}, alone: []string{"a1"}, inputs: map[string][]string{"a2": {"a1"}, "decision": {"a2"}},
 		},
 		{
-			name: "Tree root skips the children", plan: plan(topology.ModeTree, planner, solver, critic), fail: []string{planner},
-			failed: []string{"a0"}, skipped: []string{"a1", "a2", "decision"}, runErr: true,
+			name: "Tree root: the children solve without a plan", plan: plan(topology.ModeTree, planner, solver, critic), fail: []string{planner},
+			failed: []string{"a0"}, alone: []string{"a1", "a2"}, inputs: map[string][]string{"decision": {"a1", "a2"}},
+		},
+		{
+			name: "Reflection whose first answer failed answers afresh", plan: plan(topology.ModeReflection, solver),
+			failStep: agents.StepReason, failed: []string{"a0"}, alone: []string{"a0.reflect"}, inputs: map[string][]string{"decision": {"a0.reflect"}},
+		},
+		{
+			name: "every agent down: no reply reaches the decision", plan: plan(topology.ModeChain, solver, critic), fail: []string{solver, critic},
+			failed: []string{"a0", "a1"}, skipped: []string{"decision"}, runErr: true,
 		},
 	}
 	for _, tt := range tests {
@@ -350,7 +361,11 @@ func TestDegradeOnFailingNode(t *testing.T) {
 			for _, r := range tt.fail {
 				f.fail[r] = boom
 			}
-			e := testExecutor(t, f, nil)
+			var model llms.Model = f
+			if tt.failStep != "" {
+				model = &failFirstStep{fakeModel: f, step: tt.failStep, err: boom}
+			}
+			e := testExecutor(t, model, nil)
 			tr, err := e.Run(context.Background(), tt.plan, testTask())
 			require.NotNil(t, tr)
 			for _, id := range tt.failed {
@@ -368,6 +383,15 @@ func TestDegradeOnFailingNode(t *testing.T) {
 			for id, want := range tt.inputs {
 				assert.Equal(t, want, nodeByID(t, tr, id).Inputs, id)
 			}
+			for _, id := range tt.alone {
+				n := nodeByID(t, tr, id)
+				assert.False(t, n.Skipped, id)
+				assert.Empty(t, n.Error, id)
+				assert.Empty(t, n.Inputs, id)
+				assert.Equal(t, agents.StepReason, n.Step, id)
+				assert.NotContains(t, n.Prompt, agents.RepliesHeader, id)
+				assert.Contains(t, n.Reply, "reason from 0 replies", id)
+			}
 			if tt.runErr {
 				require.Error(t, err)
 				assert.ErrorIs(t, err, boom)
@@ -382,6 +406,30 @@ func TestDegradeOnFailingNode(t *testing.T) {
 			assert.Equal(t, 1.0, tr.Score)
 		})
 	}
+}
+
+// failFirstStep fails the first call of one step, then behaves like its
+// fakeModel.
+type failFirstStep struct {
+	*fakeModel
+	step agents.Step
+	err  error
+
+	mu     sync.Mutex
+	failed bool
+}
+
+func (f *failFirstStep) GenerateContent(ctx context.Context, msgs []llms.MessageContent, options ...llms.CallOption) (*llms.ContentResponse, error) {
+	if len(msgs) == 2 && stepByInstruction[strings.SplitN(partText(msgs[1]), "\n", 2)[0]] == f.step {
+		f.mu.Lock()
+		first := !f.failed
+		f.failed = true
+		f.mu.Unlock()
+		if first {
+			return nil, f.err
+		}
+	}
+	return f.fakeModel.GenerateContent(ctx, msgs, options...)
 }
 
 func TestReferFallsBack(t *testing.T) {
@@ -549,7 +597,8 @@ func TestHooksOncePerNode(t *testing.T) {
 	}{
 		{"Debate", plan(topology.ModeDebate, solver, critic, checker), nil, 0},
 		{"Tree refer", plan(topology.ModeTree, planner, solver, critic), nil, 0},
-		{"Chain with failing head", plan(topology.ModeChain, solver, critic, checker), map[string]error{solver: errors.New("down")}, 3},
+		{"Chain with failing head", plan(topology.ModeChain, solver, critic, checker), map[string]error{solver: errors.New("down")}, 0},
+		{"Chain with every agent down", plan(topology.ModeChain, solver, critic, checker), map[string]error{solver: errors.New("down"), critic: errors.New("down"), checker: errors.New("down")}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

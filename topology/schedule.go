@@ -11,7 +11,7 @@ import (
 	"github.com/masrouter/masrouter/tasks"
 )
 
-// errNoInput is the error of a node none of whose inputs produced a reply.
+// errNoInput is the error of a decision node that no reply reached.
 var errNoInput = errors.New("no input arrived")
 
 // schedule is the state of one run of a DAG. Only the goroutine that calls
@@ -41,7 +41,8 @@ type schedule struct {
 	results  chan result
 
 	spent, held float64
-	ctxHit      bool // some node was skipped or failed because ctx ended
+	ctxHit      bool      // some node was skipped or failed because ctx ended
+	code        codeState // the Chain agent whose code passed (feedback.go)
 }
 
 // result is what a model call goroutine reports.
@@ -50,6 +51,7 @@ type result struct {
 	reply   agents.Reply
 	err     error
 	latency time.Duration
+	fb      feedback // visible-test result of a code reply (feedback.go)
 }
 
 func (e *Executor) newSchedule(d *DAG, t *tasks.Task, start time.Time) (*schedule, error) {
@@ -164,7 +166,7 @@ func (s *schedule) launch(ctx context.Context, i int) bool {
 	nt.Start = time.Since(s.start)
 	var inputs []agents.Message
 	for _, j := range s.arrived(i) {
-		inputs = append(inputs, agents.Message{From: s.trace[j].ID, Role: s.trace[j].Role, Content: s.trace[j].Reply})
+		inputs = append(inputs, agents.Message{From: s.trace[j].ID, Role: s.trace[j].Role, Content: s.readable(j)})
 		nt.Inputs = append(nt.Inputs, s.trace[j].ID)
 	}
 	if err := ctx.Err(); err != nil {
@@ -172,9 +174,20 @@ func (s *schedule) launch(ctx context.Context, i int) bool {
 		s.skip(i, err)
 		return false
 	}
-	if len(s.d.preds[i]) > 0 && len(inputs) == 0 {
-		s.skip(i, errNoInput)
+	if s.stopChain(i) {
 		return false
+	}
+	step := nd.Step
+	if len(s.d.preds[i]) > 0 && len(inputs) == 0 {
+		if nd.Kind == NodeDecision {
+			s.skip(i, errNoInput)
+			return false
+		}
+		// No reply reached this agent, directly or through its ancestors
+		// (a failed or unaffordable chain head or tree root): it answers
+		// the question on its own, so the rest of the plan still runs.
+		step = agents.StepReason
+		nt.Step = step
 	}
 	if nd.Kind == NodeDecision && s.method != DecideRefer {
 		s.hook(s.cfg.Hooks.OnNodeStart, i)
@@ -189,7 +202,7 @@ func (s *schedule) launch(ctx context.Context, i int) bool {
 
 	ag := s.agents[i]
 	req := agents.Request{
-		Step:        nd.Step,
+		Step:        step,
 		Query:       s.task.Query,
 		Inputs:      inputs,
 		MaxTokens:   s.cfg.MaxTokens,
@@ -217,20 +230,30 @@ func (s *schedule) launch(ctx context.Context, i int) bool {
 	go func() {
 		t0 := time.Now()
 		rep, err := ag.Run(ctx, req)
-		s.results <- result{node: i, reply: rep, err: err, latency: time.Since(t0)}
+		lat := time.Since(t0)
+		var fb feedback
+		if err == nil {
+			fb = s.runFeedback(ctx, i, rep.Text)
+		}
+		s.results <- result{node: i, reply: rep, err: err, latency: lat, fb: fb}
 	}()
 	return true
 }
 
+// chatMessageOverhead is the tokens a chat format adds per message.
+const chatMessageOverhead = 4
+
 // estimate is the expected cost of req: its rendered prompt plus the
-// expected completion, at the model's price.
+// expected completion, at the highest price among the model and its
+// fallbacks, since a fallback may end up answering.
 func (s *schedule) estimate(ag agents.Agent, req agents.Request) float64 {
-	prompt := agents.EstimateTokens(agents.SystemPrompt(ag.Role)) + agents.EstimateTokens(agents.UserPrompt(req))
+	// Chat formats add a few tokens per message (the simulator counts 4).
+	prompt := agents.EstimateTokens(agents.SystemPrompt(ag.Role)) + agents.EstimateTokens(agents.UserPrompt(req)) + 2*chatMessageOverhead
 	completion := min(s.cfg.ExpectedCompletion, req.MaxTokens)
 	if ag.Model.MaxTokens > 0 {
 		completion = min(completion, ag.Model.MaxTokens)
 	}
-	return ag.Model.Price.Cost(agents.Usage{PromptTokens: prompt, CompletionTokens: completion})
+	return ag.Model.PriceCeiling().Cost(agents.Usage{PromptTokens: prompt, CompletionTokens: completion})
 }
 
 // finish records a model call's outcome and releases the node's readers.
@@ -244,6 +267,8 @@ func (s *schedule) finish(ctx context.Context, r result) {
 	nt.Dollars = r.reply.Dollars
 	nt.Latency = r.latency
 	nt.ReportedLatency = r.reply.ReportedLatency
+	nt.AnsweredBy = r.reply.AnsweredBy
+	nt.Attempts = r.reply.Attempts
 	s.held -= s.reserved[i]
 	s.reserved[i] = 0
 	s.spent += r.reply.Dollars
@@ -263,6 +288,7 @@ func (s *schedule) finish(ctx context.Context, r result) {
 		nt.Reply = r.reply.Text
 		s.ok[i] = true
 		s.extract(i)
+		s.noteFeedback(i, r.fb)
 	}
 	s.release(i)
 }

@@ -46,6 +46,18 @@ type NodeTrace struct {
 	// Skipped is true when the node never ran (budget, cancellation, failed inputs).
 	Skipped bool   `json:"skipped,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// AnsweredBy names the fallback model that wrote Reply when Model
+	// failed; empty when Model answered.
+	AnsweredBy string `json:"answered_by,omitempty"`
+	// Attempts lists every provider call of the node, retries and
+	// fallbacks included, when its model is agents.Resilient.
+	Attempts []agents.Attempt `json:"attempts,omitempty"`
+	// Feedback is the result of running the task's visible tests on the
+	// node's code (code tasks), as its readers see it appended to Reply:
+	// "[visible tests] all pass" or "[visible tests] failed: ...".
+	Feedback string `json:"feedback,omitempty"`
+	// FeedbackPassed is true when every visible test passed.
+	FeedbackPassed bool `json:"feedback_passed,omitempty"`
 }
 
 // Trace is the record of one plan run on one task.

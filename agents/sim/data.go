@@ -11,7 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-//go:embed data/models.yaml data/world.yaml data/mmlu_subjects.csv
+//go:embed data/models.yaml data/world.yaml data/mmlu_subjects.csv data/code_breakages.tsv
 var dataFS embed.FS
 
 // Target is one published accuracy, in percent, with the key of its source.
@@ -96,6 +96,18 @@ type WorldParams struct {
 		Self    SwayWeights `yaml:"self"`
 	} `yaml:"sway"`
 	Copy float64 `yaml:"copy"`
+	// CodeFeedback shapes how agents use the visible-test results appended
+	// to code replies they read.
+	CodeFeedback CodeFeedback `yaml:"code_feedback"`
+}
+
+// CodeFeedback is how visible-test results change what agents do on code
+// tasks: a fixer (a critic or verifier role) that reads a reply whose
+// visible tests failed gains FixBonus on the logit scale, and a failing
+// reply misleads and is copied Discount times less than an unmarked one.
+type CodeFeedback struct {
+	FixBonus float64 `yaml:"fix_bonus"`
+	Discount float64 `yaml:"discount"`
 }
 
 // DefaultCatalog returns the embedded model catalog.

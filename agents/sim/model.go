@@ -5,13 +5,20 @@
 // so that a single agent answering directly (IO) reaches the model's
 // published accuracy (data/models.yaml names every source). Each question has
 // a difficulty from its own features (GSM8K solution length, MATH level and
-// subject, MMLU subject) plus an idiosyncratic part; how strongly questions
+// subject, MMLU subject, the length and control flow of a HumanEval or MBPP
+// reference solution) plus an idiosyncratic part; how strongly questions
 // rather than calls decide outcomes is fitted to the correlation of real
 // recorded outcomes (data/world.yaml). Agents are swayed by what their
 // predecessors said: a correct majority helps, a wrong one misleads. Replies
 // are text in the format the role asks for, built from the dataset's own
 // reference solution (or a perturbation of it when the simulated answer is
-// wrong), so the real scorers and answer extraction run on them. Token counts
+// wrong), so the real scorers and answer extraction run on them. On code the
+// reply is a fenced Python block: the reference solution, or a breakage of it
+// (an off-by-one, a flipped comparison, a swapped operator, a dropped guard
+// clause, a wrong output form, a syntax error) that was checked to fail the
+// task's hidden tests (data/code_breakages.tsv), and an agent that reads a
+// visible-test failure appended to an earlier reply is a little more likely
+// to fix it (data/world.yaml code_feedback). Token counts
 // follow the real prompt and reply lengths. Everything is deterministic for a
 // seed.
 //
@@ -86,7 +93,7 @@ func (m *Model) GenerateContent(ctx context.Context, messages []llms.MessageCont
 	var text string
 	if e := m.world.lookup(p); e != nil {
 		key := hashOf("call", strconv.FormatUint(m.world.seed, 10), m.profile.Name, sys.String(), user.String(), strconv.Itoa(opts.Seed))
-		o := m.world.decide(m.profile.Name, e, p, key)
+		o := m.world.decide(ctx, m.profile.Name, e, p, key)
 		text = render(e, p, o)
 	} else {
 		text = generic(p.user)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -142,11 +143,21 @@ type outcome struct {
 type readAnswer struct {
 	from, answer string
 	correct      bool
+	// failedTests is true when the reply came with a report that its code
+	// fails the visible tests; passedTests when it said they all pass.
+	failedTests, passedTests bool
 }
+
+// Visible-test reports as the executor appends them to code replies (see
+// topology.FeedbackLabel).
+const (
+	testsFailed = "[visible tests] failed:"
+	testsPassed = "[visible tests] all pass"
+)
 
 // decide draws whether model answers e correctly at this call and which
 // answer it gives.
-func (w *World) decide(model string, e *entry, p prompt, callKey uint64) outcome {
+func (w *World) decide(ctx context.Context, model string, e *entry, p prompt, callKey uint64) outcome {
 	t := e.task
 	role, err := w.roles.Get(t.Domain, p.role)
 	if err != nil {
@@ -161,19 +172,34 @@ func (w *World) decide(model string, e *entry, p prompt, callKey uint64) outcome
 		logit += reason - w.params.PlanPenalty
 	}
 	var out outcome
-	var nc, nw float64
+	var nc, nw, fixes float64
 	for _, r := range p.replies {
 		ans, ok := t.Scorer.Extract(r.Content)
 		if !ok {
 			continue
 		}
-		ok = t.Scorer.Equivalent(ans, t.Gold)
-		out.read = append(out.read, readAnswer{from: r.From, answer: ans, correct: ok})
-		if ok {
-			nc++
+		ra := readAnswer{from: r.From, answer: ans}
+		if e.code != nil {
+			ra.correct = w.judgeCode(ctx, e, r.Content, ans)
+			ra.failedTests = strings.Contains(r.Content, testsFailed)
+			ra.passedTests = strings.Contains(r.Content, testsPassed)
 		} else {
+			ra.correct = t.Scorer.Equivalent(ans, t.Gold)
+		}
+		out.read = append(out.read, ra)
+		switch {
+		case ra.correct:
+			nc++
+		case ra.failedTests:
+			// A reply known to fail its tests misleads less.
+			nw += 1 - w.params.CodeFeedback.Discount
+			fixes++
+		default:
 			nw++
 		}
+	}
+	if fixes > 0 && (role.Kind == roles.KindCritic || role.Kind == roles.KindVerifier) {
+		logit += w.params.CodeFeedback.FixBonus
 	}
 	if n := nc + nw; n > 0 {
 		sw := w.params.Sway.Solver
@@ -191,9 +217,9 @@ func (w *World) decide(model string, e *entry, p prompt, callKey uint64) outcome
 		return out
 	}
 	// Wrong: repeat the most common wrong answer read, or make one's own slip.
-	top, topN := mostCommonWrong(t, out.read)
+	top, topN := mostCommonWrong(t, out.read, 1-w.params.CodeFeedback.Discount)
 	u2 := uniform(mix(callKey ^ 0x9e3779b97f4a7c15))
-	if topN > 0 && u2 < w.params.Copy*float64(topN)/(nc+nw+0.5) {
+	if topN > 0 && u2 < w.params.Copy*topN/(nc+nw+0.5) {
 		out.answer = top
 		return out
 	}
@@ -207,26 +233,32 @@ func (w *World) decide(model string, e *entry, p prompt, callKey uint64) outcome
 	return out
 }
 
-func mostCommonWrong(t *tasks.Task, read []readAnswer) (string, int) {
+// mostCommonWrong is the wrong answer read most often, and its weight: one
+// per reader, or failedWeight for a reply reported to fail its tests.
+func mostCommonWrong(t *tasks.Task, read []readAnswer, failedWeight float64) (string, float64) {
 	type group struct {
 		answer string
-		n      int
+		n      float64
 	}
 	var gs []group
 	for _, r := range read {
 		if r.correct {
 			continue
 		}
+		wt := 1.0
+		if r.failedTests {
+			wt = failedWeight
+		}
 		found := false
 		for i := range gs {
 			if t.Scorer.Equivalent(gs[i].answer, r.answer) {
-				gs[i].n++
+				gs[i].n += wt
 				found = true
 				break
 			}
 		}
 		if !found {
-			gs = append(gs, group{r.answer, 1})
+			gs = append(gs, group{r.answer, wt})
 		}
 	}
 	best := -1
@@ -272,6 +304,9 @@ var calcRe = regexp.MustCompile(`<<[^>]*>>`)
 // render writes the reply text for outcome o in the prompt's format and step.
 func render(e *entry, p prompt, o outcome) string {
 	t := e.task
+	if e.code != nil {
+		return renderCode(e, p, o)
+	}
 	f := p.format
 	if !p.hasFmt {
 		f = defaultFormat(t)

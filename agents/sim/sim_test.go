@@ -60,16 +60,26 @@ func TestLLMConformance(t *testing.T) {
 // TestCalibration runs every model as a single IO agent, through the real
 // agents path and the real scorers, over each benchmark's full calibration
 // split, and checks the measured accuracy is within 3 points of the
-// published target.
+// published target. On HumanEval and MBPP that means running every reply's
+// program against the hidden tests in the sandbox (each distinct program
+// once, thanks to the runner's memo).
 func TestCalibration(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs every model over 20,361 questions")
+		t.Skip("runs every model over 21,025 questions")
 	}
 	w := testWorld(t, 1)
-	pool, err := w.Pool()
-	require.NoError(t, err)
+	cw := testCodeWorld(t, 1)
 	ctx := context.Background()
-	for _, bench := range []string{"gsm8k", "math", "mmlu"} {
+	var mu sync.Mutex
+	absErr := map[string][]float64{}
+	for _, bench := range []string{"gsm8k", "math", "mmlu", "humaneval", "mbpp"} {
+		w := w
+		if keyDomain(bench) == tasks.DomainCode {
+			needPython(t)
+			w = cw
+		}
+		pool, err := w.Pool()
+		require.NoError(t, err)
 		ts := w.CalibrationTasks(bench)
 		role := firstSolver(t, w.roles, keyDomain(bench))
 		for _, m := range pool.Models() {
@@ -80,18 +90,55 @@ func TestCalibration(t *testing.T) {
 			}
 			t.Run(bench+"/"+m.Name, func(t *testing.T) {
 				a := agents.Agent{Role: role, Model: m}
+				scores := make([]float64, len(ts))
+				jobs := make(chan int)
+				var wg sync.WaitGroup
+				for range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range jobs {
+							rep, err := a.Run(ctx, agents.Request{Step: agents.StepAnswer, Query: ts[i].Query})
+							if !assert.NoError(t, err) {
+								continue
+							}
+							s, err := tasks.Score(ctx, ts[i], rep.Text)
+							assert.NoError(t, err)
+							scores[i] = s
+						}
+					}()
+				}
+				for i := range ts {
+					jobs <- i
+				}
+				close(jobs)
+				wg.Wait()
 				var correct float64
-				for _, task := range ts {
-					rep, err := a.Run(ctx, agents.Request{Step: agents.StepAnswer, Query: task.Query})
-					require.NoError(t, err)
-					s, err := tasks.Score(ctx, task, rep.Text)
-					require.NoError(t, err)
+				for _, s := range scores {
 					correct += s
 				}
 				acc := 100 * correct / float64(len(ts))
-				t.Logf("%s %s: measured %.2f%%, target %.1f%% (%s)", bench, m.Name, acc, target.Value, target.Source)
-				assert.InDelta(t, target.Value, acc, 3)
+				// The target is an expectation; a set as small as HumanEval
+				// (164) draws around it with a standard error of 2-3.5
+				// points, so the bar is 3 points or 2.5 standard errors.
+				p := target.Value / 100
+				se := 100 * math.Sqrt(p*(1-p)/float64(len(ts)))
+				tol := math.Max(3, 2.5*se)
+				t.Logf("%s %s: measured %.2f%%, target %.1f%% (%s), bar %.1f", bench, m.Name, acc, target.Value, target.Source, tol)
+				assert.InDelta(t, target.Value, acc, tol)
+				mu.Lock()
+				absErr[bench] = append(absErr[bench], math.Abs(acc-target.Value))
+				mu.Unlock()
 			})
+		}
+		// Across the pool, the errors average out.
+		if errs := absErr[bench]; len(errs) > 0 {
+			var sum float64
+			for _, e := range errs {
+				sum += e
+			}
+			t.Logf("%s: mean absolute error %.2f points over %d models", bench, sum/float64(len(errs)), len(errs))
+			assert.Less(t, sum/float64(len(errs)), 3.0, bench)
 		}
 	}
 }
@@ -197,7 +244,7 @@ func TestRepliesScoreAsDrawn(t *testing.T) {
 					p := parsePrompt(agents.SystemPrompt(role), user)
 					require.Equal(t, step, p.step)
 					require.Equal(t, role.Name, p.role)
-					o := w.decide("gpt-4o-mini", e, p, uint64(i))
+					o := w.decide(context.Background(), "gpt-4o-mini", e, p, hashOf("draw", task.ID, string(step)))
 					text := render(e, p, o)
 					got, ok := task.Scorer.Extract(text)
 					require.True(t, ok, "no answer extracted from %q", text)

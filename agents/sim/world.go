@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,8 +25,8 @@ type Config struct {
 	// Seed makes every call deterministic; different seeds give different
 	// per-call draws but the same model knowledge and question difficulty.
 	Seed int64
-	// Benchmarks lists the built-in benchmarks to index and calibrate
-	// (default "gsm8k", "math", "mmlu").
+	// Benchmarks lists the built-in benchmarks to index and calibrate:
+	// "gsm8k", "math", "mmlu", "humaneval", "mbpp" (default the first three).
 	Benchmarks []string
 	// Tasks are extra tasks (a user's own) the simulator can answer. A task's
 	// Meta["difficulty"] (a number, 0 = average, +1 = one s.d. harder) sets
@@ -84,11 +85,29 @@ type entry struct {
 	// common first, computed on first use (most questions are never asked).
 	distractorsOnce sync.Once
 	distractors     []string
+	// code holds a code task's verified wrong programs; nil otherwise.
+	code *codeAnswers
 }
 
-// wrongAnswers returns e's distractors, computing them once.
+// codeAnswers are a code task's reference and wrong programs, with their
+// checksums, so the simulator can tell its own replies apart without
+// running them.
+type codeAnswers struct {
+	goldSum string
+	wrong   []string
+	wrongOf map[string]bool // checksums of wrong
+}
+
+// wrongAnswers returns e's distractors, computing them once. A code task's
+// are its verified breakages.
 func (e *entry) wrongAnswers() []string {
-	e.distractorsOnce.Do(func() { e.distractors = distractors(e.task) })
+	e.distractorsOnce.Do(func() {
+		if e.code != nil {
+			e.distractors = e.code.wrong
+			return
+		}
+		e.distractors = distractors(e.task)
+	})
 	return e.distractors
 }
 
@@ -98,9 +117,11 @@ var defaultBenchmarks = []string{"gsm8k", "math", "mmlu"}
 // calibration split. Other splits (GSM8K train, MMLU dev) are answered when
 // they are passed in Config.Tasks.
 var indexSplits = map[string][][2]string{
-	"gsm8k": {{"gsm8k", "test"}},
-	"math":  {{"math", "test"}},
-	"mmlu":  {{"mmlu", "test"}},
+	"gsm8k":     {{"gsm8k", "test"}},
+	"math":      {{"math", "test"}},
+	"mmlu":      {{"mmlu", "test"}},
+	"humaneval": {{"humaneval", "test"}},
+	"mbpp":      {{"mbpp", "test"}},
 }
 
 // benchmarkKey maps a task's benchmark to its calibration key.
@@ -176,7 +197,7 @@ func NewWorld(cfg Config) (*World, error) {
 	for _, key := range benches {
 		splits, ok := indexSplits[key]
 		if !ok {
-			return nil, fmt.Errorf("sim: benchmark %q cannot be simulated (want gsm8k, math or mmlu)", key)
+			return nil, fmt.Errorf("sim: benchmark %q cannot be simulated (want gsm8k, math, mmlu, humaneval or mbpp)", key)
 		}
 		bp, ok := w.params.Benchmarks[key]
 		if !ok {
@@ -230,10 +251,58 @@ func NewWorld(cfg Config) (*World, error) {
 		}
 		w.add(e)
 	}
+	if err := w.attachCode(); err != nil {
+		return nil, err
+	}
 	if err := w.calibrate(); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// isCode reports whether t is judged by running its code.
+func isCode(t *tasks.Task) bool { return t.Scorer != nil && t.Scorer.Name() == "code" }
+
+// attachCode gives every code task its verified wrong programs, from
+// data/code_breakages.tsv, or the fallback syntax error for a task the
+// table does not list.
+func (w *World) attachCode() error {
+	var table breakTable
+	var all []*entry
+	for _, es := range w.calib {
+		all = append(all, es...)
+	}
+	for _, e := range w.byQuery {
+		all = append(all, e)
+	}
+	for _, e := range all {
+		if !isCode(e.task) || e.code != nil {
+			continue
+		}
+		if table == nil {
+			data, err := dataFS.ReadFile(breakagesFile)
+			if err != nil {
+				return fmt.Errorf("sim: %w", err)
+			}
+			if table, err = parseBreakages(data, breakagesFile); err != nil {
+				return fmt.Errorf("sim: %w", err)
+			}
+		}
+		bs, err := table.breakagesOf(e.task)
+		if err != nil {
+			return err
+		}
+		if len(bs) == 0 {
+			bs = fallbackBreakage(e.task)
+		}
+		ca := &codeAnswers{goldSum: codeSum(e.task.Gold), wrongOf: map[string]bool{}}
+		for _, b := range bs {
+			ca.wrong = append(ca.wrong, b.code)
+			ca.wrongOf[b.sum] = true
+		}
+		e.code = ca
+	}
+	return nil
 }
 
 func (w *World) add(e *entry) {
@@ -279,9 +348,24 @@ func feature(key string, t *tasks.Task, subjects map[string]subjectCounts) float
 			f = -math.Log(p / (1 - p))
 		}
 		return f + 0.15*math.Log(float64(len(t.Query)+1))
+	case "humaneval", "mbpp":
+		// The reference solution's length and control flow, the number of
+		// tests it must pass, and the length of the task.
+		sol := t.Gold[breakFrom(t):]
+		lines := 0
+		for l := range strings.SplitSeq(sol, "\n") {
+			if s := strings.TrimSpace(l); s != "" && !strings.HasPrefix(s, "#") {
+				lines++
+			}
+		}
+		branches := len(controlFlowRe.FindAllString(sol, -1))
+		asserts := strings.Count(t.Meta[tasks.MetaTest], "assert")
+		return math.Log1p(float64(lines)) + 0.3*math.Log1p(float64(branches)) + 0.1*math.Log1p(float64(asserts)) + 0.1*math.Log(float64(len(t.Query)+1))
 	}
 	return 0
 }
+
+var controlFlowRe = regexp.MustCompile(`\b(?:if|elif|for|while|try|except)\b`)
 
 func metaFloat(t *tasks.Task, key string, def float64) float64 {
 	if v, err := strconv.ParseFloat(t.Meta[key], 64); err == nil {

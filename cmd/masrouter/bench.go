@@ -66,8 +66,9 @@ mean agents per query and simulated latency, and writes a JSON report.
 
 Methods: masrouter (the cascaded controller), static-delegation (a Chain of
 4 roles all on the premium model), random, and each model alone with IO and
-CoT.`,
-		Example: "  masrouter bench --task gsm8k --n 200\n  masrouter bench --task mmlu --n 500 --methods masrouter,static-delegation",
+CoT. On code tasks (humaneval, mbpp) the score is pass@1: each answer's
+program runs against the task's tests with python3 in a sandbox.`,
+		Example: "  masrouter bench --task gsm8k --n 200\n  masrouter bench --task mmlu --n 500 --methods masrouter,static-delegation\n  masrouter bench --task mbpp --n 0",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -132,7 +133,7 @@ CoT.`,
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "%s: %d questions, seed %d, policy %s. %s\n\n", taskLabel(task, split), len(ts), ef.seed, rep.Policy, simNote)
-			printResults(w, res)
+			printResultsAs(w, res, metricName(ts))
 			if out == "" {
 				// In the working directory, also when --task is a path.
 				out = fmt.Sprintf("bench-%s-n%d-seed%d.json", strings.TrimSuffix(filepath.Base(task), ".jsonl"), len(ts), ef.seed)
@@ -149,7 +150,7 @@ CoT.`,
 		},
 	}
 	ef.register(cmd)
-	cmd.Flags().StringVar(&task, "task", "gsm8k", "benchmark (gsm8k, math, math500, mmlu) or a user tasks .jsonl file")
+	cmd.Flags().StringVar(&task, "task", "gsm8k", "benchmark (gsm8k, math, math500, mmlu, humaneval, mbpp) or a user tasks .jsonl file")
 	cmd.Flags().StringVar(&split, "split", "test", "benchmark split")
 	cmd.Flags().IntVar(&n, "n", 200, "number of questions (a seeded sample); 0 means all")
 	cmd.Flags().StringVar(&out, "out", "", "JSON report path (default bench-<task>-n<N>-seed<S>.json)")
@@ -231,9 +232,23 @@ func selectMethods(all []routing.Router, flag, list string) ([]routing.Router, e
 	return out, nil
 }
 
-func printResults(w io.Writer, res []train.MethodResult) {
+func printResults(w io.Writer, res []train.MethodResult) { printResultsAs(w, res, "accuracy") }
+
+// metricName names what a score means for ts: "pass@1" when every task is
+// code judged by its tests, "accuracy" otherwise.
+func metricName(ts []*tasks.Task) string {
+	for _, t := range ts {
+		if t.Domain != tasks.DomainCode {
+			return "accuracy"
+		}
+	}
+	return "pass@1"
+}
+
+// printResultsAs prints the comparison table, heading the score column metric.
+func printResultsAs(w io.Writer, res []train.MethodResult, metric string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "method\taccuracy\t$ total\t$/query\t$/solved\ttokens\tagents\tlatency\tfailed\t")
+	fmt.Fprintln(tw, "method\t"+metric+"\t$ total\t$/query\t$/solved\ttokens\tagents\tlatency\tfailed\t")
 	for _, r := range res {
 		fmt.Fprintf(tw, "%s\t%.1f%%\t%.4f\t%.6f\t%.6f\t%d\t%.2f\t%.1fs\t%d\t\n",
 			r.Method, 100*r.Accuracy, r.Dollars, r.DollarsPerQuery, r.DollarsPerSolved,

@@ -82,14 +82,14 @@ func newEnv(f *envFlags, reg *roles.Registry, ts []*tasks.Task) (*env, error) {
 	var extra []*tasks.Task
 	for _, t := range ts {
 		switch t.Benchmark {
-		case "gsm8k", "mmlu", "math", "math500":
+		case "gsm8k", "mmlu", "math", "math500", "humaneval", "mbpp":
 			b := t.Benchmark
 			if b == "math500" {
 				b = "math"
 			}
 			benches[b] = true
 			if !strings.Contains(t.ID, "/test/") {
-				extra = append(extra, t) // e.g. GSM8K train or MMLU dev
+				extra = append(extra, t) // e.g. GSM8K train, MMLU dev, MBPP train
 			}
 		case "cli":
 			// A question typed on the command line is in the simulator's
@@ -103,7 +103,7 @@ func newEnv(f *envFlags, reg *roles.Registry, ts []*tasks.Task) (*env, error) {
 		}
 	}
 	var list []string
-	for _, b := range []string{"gsm8k", "math", "mmlu"} {
+	for _, b := range []string{"gsm8k", "math", "mmlu", "humaneval", "mbpp"} {
 		if benches[b] {
 			list = append(list, b)
 		}

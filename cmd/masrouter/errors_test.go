@@ -44,7 +44,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "unknown task",
 			args: []string{"bench", "--task", "gsm9k", "--out", "{dir}/r.json"},
-			want: []string{"--task gsm9k", `unknown benchmark "gsm9k"`, "gsm8k, math, math500, mmlu"},
+			want: []string{"--task gsm9k", `unknown benchmark "gsm9k"`, "gsm8k, humaneval, math, math500, mbpp, mmlu"},
 		},
 		{
 			name: "unknown split",

@@ -50,6 +50,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newBenchCmd(), newRunCmd(), newRouteCmd(), newCollectCmd(), newTrainCmd(), newEvalCmd())
+	root.AddCommand(newBenchCmd(), newRunCmd(), newRouteCmd(), newCollectCmd(), newTrainCmd(), newEvalCmd(), newServeCmd())
 	return root
 }

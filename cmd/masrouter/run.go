@@ -27,7 +27,7 @@ type queryFlags struct {
 }
 
 func (q *queryFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&q.task, "task", "", "take the question from this benchmark (gsm8k, math, math500, mmlu) or .jsonl file")
+	cmd.Flags().StringVar(&q.task, "task", "", "take the question from this benchmark (gsm8k, math, math500, mmlu, humaneval, mbpp) or .jsonl file")
 	cmd.Flags().StringVar(&q.split, "split", "test", "benchmark split for --task")
 	cmd.Flags().IntVar(&q.index, "index", 0, "0-based index of the question in --task")
 	cmd.Flags().StringVar(&q.domain, "domain", "math", "domain of a question given as an argument (math, commonsense, code)")
@@ -281,14 +281,23 @@ func printTrace(w io.Writer, t *tasks.Task, tr *topology.Trace, full bool) {
 		}
 		fmt.Fprintln(w, head)
 		if n.Error != "" {
-			fmt.Fprintf(w, "  error: %s\n", n.Error)
+			label := "error"
+			if n.Skipped {
+				label = "skipped"
+			}
+			fmt.Fprintf(w, "  %s: %s\n", label, n.Error)
 		}
 		if n.Reply != "" {
 			fmt.Fprintln(w, indent(clip(n.Reply, full), "  | "))
 		}
+		if n.Feedback != "" {
+			fmt.Fprintf(w, "  %s\n", n.Feedback)
+		}
 	}
 	fmt.Fprintf(w, "\nAnswer: %s\n", orNone(tr.Answer))
 	switch {
+	case t.Domain == tasks.DomainCode && t.Gold != "":
+		fmt.Fprintf(w, "Score:  %.0f (pass@1: the task's hidden tests, run in the sandbox)\n", tr.Score)
 	case t.Gold == "":
 		fmt.Fprintln(w, "Score:  not scored (no gold answer; pass --gold)")
 	default:

@@ -1,0 +1,370 @@
+package tasks
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+)
+
+var identRe = regexp.MustCompile(`^[A-Za-z_]\w*$`)
+
+// ParseHumanEval reads HumanEval problems as JSON Lines from r: task_id,
+// prompt (imports, helpers, the signature and docstring), entry_point,
+// canonical_solution (the body that completes the prompt) and test (Python
+// defining check(candidate)). Task IDs are "humaneval/test/<n>" for task_id
+// "HumanEval/<n>". Query is the prompt; Gold is prompt plus canonical
+// solution; Meta holds the entry point, the prompt, the hidden test program
+// (test followed by check(<entry_point>), as the upstream harness runs it)
+// and the visible tests: the docstring's examples turned into asserts (see
+// DocstringTests). name labels errors; every bad line is reported, as
+// "name:line: field: problem", and then no task is returned.
+func ParseHumanEval(r io.Reader, name string) ([]*Task, error) {
+	known := []string{"task_id", "prompt", "entry_point", "canonical_solution", "test"}
+	errs := &lineErrors{file: name}
+	seen := map[string]int{}
+	var out []*Task
+	err := forEachLine(r, name, func(line []byte, n int) {
+		obj, err := decodeObject(line)
+		if err != nil {
+			errs.add(n, "json", "%v", err)
+			return
+		}
+		for _, k := range obj.unknownFields(known) {
+			errs.add(n, k, "unknown field (want %s)", strings.Join(known, ", "))
+		}
+		id := obj.required(errs, n, "task_id")
+		prompt := obj.required(errs, n, "prompt")
+		entry := obj.required(errs, n, "entry_point")
+		solution := obj.required(errs, n, "canonical_solution")
+		test := obj.required(errs, n, "test")
+		if entry != "" && !identRe.MatchString(entry) {
+			errs.add(n, "entry_point", "%q is not a Python identifier", entry)
+			return
+		}
+		if entry != "" && prompt != "" && !definesFunc(prompt, entry) {
+			errs.add(n, "prompt", "does not define the entry point %s", entry)
+		}
+		if test != "" && !strings.Contains(test, "def check(") {
+			errs.add(n, "test", "defines no check(candidate) function")
+		}
+		if id == "" {
+			return
+		}
+		if prev, dup := seen[id]; dup {
+			errs.add(n, "task_id", "%q already used on line %d", id, prev)
+		}
+		seen[id] = n
+		tid := "humaneval/test/" + strings.TrimPrefix(id, "HumanEval/")
+		visible := DocstringTests(prompt, entry)
+		visible = dropHumanEvalErrata(id, visible)
+		meta := map[string]string{
+			"task_id":      id,
+			MetaEntryPoint: entry,
+			MetaPrompt:     prompt,
+			MetaTest:       strings.TrimRight(test, "\n") + "\n\n\ncheck(" + entry + ")\n",
+		}
+		if len(visible) > 0 {
+			meta[MetaVisibleTests] = strings.Join(visible, "\n")
+		}
+		out = append(out, &Task{
+			ID:        tid,
+			Benchmark: "humaneval",
+			Domain:    DomainCode,
+			Query:     prompt,
+			Gold:      prompt + solution,
+			Scorer:    NewCodeScorer(entry, prompt, nil),
+			Meta:      meta,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no tasks", name)
+	}
+	return out, nil
+}
+
+// humanEvalErrata lists docstring examples that DocstringTests turns into
+// asserts but that the canonical solution fails, because the example is
+// wrong or describes something other than the function's return value.
+// They are left out of the visible tests. A test checks that the canonical
+// solutions pass every remaining visible test and fail every entry here.
+// It is read-only.
+var humanEvalErrata = map[string][]string{
+	// The docstring's median of an even-length list is wrong (8.0 is right).
+	"HumanEval/47": {"assert median([-10, 4, 6, 1000, 10, 20]) == 15.0"},
+	// The docstring describes sorting by value; the task sorts by the number
+	// of ones in the binary form. The third example puts its output on the
+	// prompt line.
+	"HumanEval/116": {
+		"assert sort_array([1, 5, 2, 3, 4]) == [1, 2, 3, 4, 5]",
+		"assert sort_array([-2, -3, -4, -5, -6]) == [-6, -5, -4, -3, -2]",
+		"assert sort_array([1, 0, 2, 3, 4]) [0, 1, 2, 3, 4] is None",
+	},
+	// These lines define the sequence tri(n), not the function's return
+	// value (a list).
+	"HumanEval/130": {"assert tri(1) == 3", "assert tri(4) == 3"},
+	// ("Venus") is a string; the function returns a tuple.
+	"HumanEval/148": {`assert bf("Earth", "Mercury") == ("Venus")`},
+}
+
+func dropHumanEvalErrata(id string, tests []string) []string {
+	bad := humanEvalErrata[id]
+	if len(bad) == 0 {
+		return tests
+	}
+	var out []string
+	for _, t := range tests {
+		keep := true
+		for _, b := range bad {
+			if t == b {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var (
+	// exampleSepRe matches what separates a call from its result in a
+	// docstring example: ==>, ==, =>, ➞, ->, =, "returns", "should return",
+	// "# returns", "# =>".
+	exampleSepRe = regexp.MustCompile(`^\s*(?:#\s*)?(?:==>|==|=>|➞|->|=(?:[^=>]|$)|returns\b|should\s+return\b|will\s+return\b)\s*`)
+	docstringEnd = regexp.MustCompile(`^\s*(?:"""|''')`)
+	assignmentRe = regexp.MustCompile(`^[A-Za-z_][\w.,\s\[\]]*(?:[-+*/%&|^]|//|\*\*)?=(?:[^=]|$)`)
+)
+
+// DocstringTests turns the examples in a HumanEval prompt's docstring into
+// assert statements, one per line, keeping only those that read as Python:
+//
+//   - doctest examples, ">>> expr" (continued by "... ") and the expected
+//     output on the lines after it, become "assert expr == expected"; an
+//     example with no output line becomes "assert expr is None", or
+//     "assert expr" when expr is itself a comparison;
+//   - other lines that call entryPoint with literal arguments and give a
+//     literal result after ==>, ==, =>, ➞, ->, =, "returns" or "should
+//     return" become "assert call == result" (lower-case true, false and
+//     none read as True, False and None).
+//
+// An example whose result is not a Python literal (prose, arithmetic, an
+// unquoted string) or whose call spans an unbalanced line is dropped.
+func DocstringTests(prompt, entryPoint string) []string {
+	prompt = strings.ReplaceAll(prompt, "\r\n", "\n")
+	lines := strings.Split(prompt, "\n")
+	var out []string
+	seen := map[string]bool{}
+	add := func(a string) {
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	for i := 0; i < len(lines); i++ {
+		t := strings.TrimSpace(lines[i])
+		if expr, ok := strings.CutPrefix(t, ">>>"); ok {
+			expr = strings.TrimSpace(expr)
+			j := i + 1
+			for ; j < len(lines); j++ {
+				c := strings.TrimSpace(lines[j])
+				if !strings.HasPrefix(c, "...") {
+					break
+				}
+				expr += " " + strings.TrimSpace(strings.TrimPrefix(c, "..."))
+			}
+			var want []string
+			for ; j < len(lines); j++ {
+				c := strings.TrimSpace(lines[j])
+				if c == "" || strings.HasPrefix(c, ">>>") || docstringEnd.MatchString(lines[j]) {
+					break
+				}
+				want = append(want, c)
+			}
+			i = j - 1
+			expr = stripComment(expr)
+			if expr == "" || !balanced(expr) || strings.HasPrefix(expr, "import ") || strings.HasPrefix(expr, "from ") || assignmentRe.MatchString(expr) {
+				continue
+			}
+			if len(want) == 0 {
+				if hasComparison(expr) {
+					add("assert " + expr)
+				} else {
+					add("assert " + expr + " is None")
+				}
+				continue
+			}
+			result := strings.Join(want, " ")
+			if !isPyLiteral(result) {
+				continue
+			}
+			add("assert " + wrapExpr(expr) + " == " + result)
+			continue
+		}
+		if entryPoint == "" {
+			continue
+		}
+		k := strings.Index(t, entryPoint+"(")
+		if k < 0 || (k > 0 && isIdentByte(t[k-1])) || strings.HasPrefix(t[k:], entryPoint+"()") {
+			continue
+		}
+		// The call, possibly continued on the next lines.
+		text := t[k:]
+		j := i
+		for !closesCall(text) && j+1 < len(lines) && j-i < 8 {
+			j++
+			text += " " + strings.TrimSpace(lines[j])
+		}
+		end := callEnd(text)
+		if end < 0 {
+			continue
+		}
+		call, rest := text[:end], text[end:]
+		m := exampleSepRe.FindStringIndex(rest)
+		if m == nil {
+			continue
+		}
+		result := strings.TrimSpace(stripComment(rest[m[1]:]))
+		result = strings.TrimSpace(strings.TrimSuffix(result, "."))
+		switch result {
+		case "true":
+			result = "True"
+		case "false":
+			result = "False"
+		case "none":
+			result = "None"
+		}
+		args := call[len(entryPoint):]
+		if !isPyLiteral(args) || !isPyLiteral(result) {
+			continue
+		}
+		add("assert " + call + " == " + result)
+		i = j
+	}
+	return out
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.'
+}
+
+// wrapExpr parenthesises an expression whose operators bind more loosely
+// than ==.
+func wrapExpr(expr string) string {
+	for _, op := range []string{" and ", " or ", "not ", " if ", "lambda", "==", "!=", "<", ">", " in ", " is "} {
+		if strings.Contains(expr, op) {
+			return "(" + expr + ")"
+		}
+	}
+	return expr
+}
+
+// hasComparison reports whether expr compares at its top level.
+func hasComparison(expr string) bool {
+	return strings.Contains(expr, "==") || strings.Contains(expr, "!=") || strings.Contains(expr, " is ")
+}
+
+// stripComment removes a # comment outside string literals.
+func stripComment(s string) string {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '#':
+			return strings.TrimSpace(s[:i])
+		}
+	}
+	return strings.TrimSpace(s)
+}
+
+// scanBrackets walks s outside string literals and returns the bracket
+// depth at the end and whether it ever went negative or a string stayed open.
+func scanBrackets(s string, stopAtZero bool) (depth, stop int, ok bool) {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if quote != 0 {
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '\'', '"':
+			quote = c
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+			if depth < 0 {
+				return depth, i, false
+			}
+			if depth == 0 && stopAtZero {
+				return 0, i + 1, true
+			}
+		}
+	}
+	return depth, -1, quote == 0
+}
+
+func balanced(s string) bool {
+	d, _, ok := scanBrackets(s, false)
+	return ok && d == 0
+}
+
+// closesCall reports whether s, which starts with name(, closes that call.
+func closesCall(s string) bool {
+	_, stop, ok := scanBrackets(s, true)
+	return ok && stop >= 0
+}
+
+// callEnd is the index just past the closing parenthesis of the call s
+// starts with, or -1.
+func callEnd(s string) int {
+	i := strings.IndexByte(s, '(')
+	if i < 0 {
+		return -1
+	}
+	_, stop, ok := scanBrackets(s[i:], true)
+	if !ok || stop < 0 {
+		return -1
+	}
+	return i + stop
+}
+
+var pyLiteralTokenRe = regexp.MustCompile(`^(?:\s+|[-+]?(?:\d[\d_]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+)j?|True\b|False\b|None\b|[()\[\]{},:]|[rbuRBU]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))`)
+
+// isPyLiteral reports whether s is made only of Python literal tokens
+// (numbers, strings, True, False, None) and brackets, commas and colons,
+// with balanced brackets: a literal value or a tuple of them.
+func isPyLiteral(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || !balanced(s) {
+		return false
+	}
+	for s != "" {
+		m := pyLiteralTokenRe.FindString(s)
+		if m == "" {
+			return false
+		}
+		s = s[len(m):]
+	}
+	return true
+}
