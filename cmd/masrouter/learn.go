@@ -34,7 +34,7 @@ type splitFlags struct {
 }
 
 func (s *splitFlags) register(cmd *cobra.Command, defTask string) {
-	cmd.Flags().StringVar(&s.task, "task", defTask, "benchmark (gsm8k, math, math500, mmlu) or a user tasks .jsonl file")
+	cmd.Flags().StringVar(&s.task, "task", defTask, "benchmark (gsm8k, math, math500, mmlu, humaneval, mbpp) or a user tasks .jsonl file")
 	cmd.Flags().StringVar(&s.split, "split", "test", "benchmark split to divide into training and held-out parts")
 	cmd.Flags().Float64Var(&s.testFraction, "test-fraction", 0.8, "share of the split held out for evaluation (by task ID; MasRouter trains on 20 %)")
 	cmd.Flags().Int64Var(&s.splitSeed, "split-seed", 1, "seed of the train/held-out split")
@@ -695,6 +695,7 @@ points, and writes the same numbers as a markdown table (--md).`,
 	cmd.Flags().StringVar(&md, "md", "", "with --sweep: write the markdown table here")
 	cmd.Flags().StringVar(&out, "out", "", "with --policy: write the JSON report here")
 	cmd.Flags().StringVar(&methods, "methods", "", "with --policy: methods to compare (default masrouter, static-delegation and every single model with CoT)")
+	cmd.AddCommand(newEvalReplayCmd())
 	return cmd
 }
 
