@@ -83,6 +83,11 @@ type Controller struct {
 	domains    map[tasks.Domain]*domainTable
 	maxRoles   int
 
+	// scoped holds the tables of (domain, scope) pairs some model has a
+	// skill for, built on first use.
+	scopedMu sync.Mutex
+	scoped   map[scopeKey]*domainTable
+
 	work sync.Pool // of *workspace
 }
 
@@ -183,6 +188,7 @@ func (c *Controller) setPoolAndRoles(pool *agents.Pool, reg *roles.Registry) err
 		c.modelIndex[m.Name] = i
 	}
 	c.domains = make(map[tasks.Domain]*domainTable)
+	c.scoped = make(map[scopeKey]*domainTable)
 	c.maxRoles = 0
 	for _, d := range reg.Domains() {
 		dt, err := newDomainTable(d, reg.Domain(d), c.models)
@@ -275,6 +281,7 @@ func (c *Controller) Encode(ctx context.Context, t *tasks.Task) (Features, error
 	if err != nil {
 		return Features{}, fmt.Errorf("routing: task %s: %w", t.ID, err)
 	}
+	f.Scope = t.SkillKey()
 	return f, nil
 }
 
@@ -403,7 +410,39 @@ func (c *Controller) check(f Features, d tasks.Domain) (*domainTable, error) {
 		slices.Sort(have)
 		return nil, fmt.Errorf("routing: domain %q has no roles (the controller has roles for: %s)", d, strings.Join(have, ", "))
 	}
-	return dt, nil
+	return c.scopedTable(dt, f.Scope)
+}
+
+// scopeKey names a domain table whose models are judged by a scope's skill.
+type scopeKey struct {
+	domain tasks.Domain
+	scope  string
+}
+
+// scopedTable returns the table of dt's domain for scope: dt itself when
+// scope is empty or no model lists a skill for it.
+func (c *Controller) scopedTable(dt *domainTable, scope string) (*domainTable, error) {
+	if scope == "" || scope == string(dt.domain) {
+		return dt, nil
+	}
+	key := scopeKey{dt.domain, scope}
+	c.scopedMu.Lock()
+	defer c.scopedMu.Unlock()
+	if st, ok := c.scoped[key]; ok {
+		return st, nil
+	}
+	st := dt
+	for _, m := range c.models {
+		if _, ok := m.Skills[scope]; ok {
+			var err error
+			if st, err = newScopedTable(dt.domain, scope, dt.roles, c.models); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	c.scoped[key] = st
+	return st, nil
 }
 
 // setPath loads p's decisions into ws, validating each against the controller.

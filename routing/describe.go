@@ -22,11 +22,11 @@ const (
 	roleFeaturesName = "role-v1/69"
 )
 
-// Model description features φ(model, domain): a bias, log10 of the blended
-// price per million tokens (input and output weighted 1:3, a typical chat
-// ratio, plus one cent so free local models are finite), and the published
-// skill for the domain (the mean of the listed skills when the domain's is
-// absent, 0.5 when none is listed).
+// Model description features φ(model, domain, scope): a bias, log10 of the
+// blended price per million tokens (input and output weighted 1:3, a typical
+// chat ratio, plus one cent so free local models are finite), and the
+// published skill for the query's scope (its benchmark), else for the domain
+// (the mean of the listed skills when neither is listed, 0.5 when none is).
 //
 // Nothing else describes a model, on purpose: with the description's words,
 // or input and output prices apart, a pool of a handful of models is
@@ -37,7 +37,7 @@ const (
 const (
 	modelDense        = 3
 	modelFeatureDim   = modelDense
-	modelFeaturesName = "model-v3/3-monotone"
+	modelFeaturesName = "model-v4/3-monotone-scoped"
 	// modelPriceFeature and modelSkillFeature index φ's dense part.
 	modelPriceFeature = 1
 	modelSkillFeature = 2
@@ -63,10 +63,14 @@ func RoleFeatures(r roles.Role) Features {
 }
 
 // ModelFeatures returns the description features φ the controller embeds a
-// model from for tasks of domain d: its price and skill,
-// never the model's name or position in the pool.
-func ModelFeatures(m *agents.Model, d tasks.Domain) Features {
-	skill, has := m.Skills[string(d)]
+// model from for tasks of domain d and skill scope (a benchmark name, or
+// empty): its price and skill, never the model's name or position in the
+// pool.
+func ModelFeatures(m *agents.Model, d tasks.Domain, scope string) Features {
+	skill, has := m.Skills[scope]
+	if !has || scope == "" {
+		skill, has = m.Skills[string(d)]
+	}
 	if !has {
 		// Sum in key order: map order would make the last bits vary by run.
 		var sum float64
@@ -124,6 +128,11 @@ type embedCache struct {
 }
 
 func newDomainTable(d tasks.Domain, rs []roles.Role, models []*agents.Model) (*domainTable, error) {
+	return newScopedTable(d, "", rs, models)
+}
+
+// newScopedTable is newDomainTable with the models' skills for scope.
+func newScopedTable(d tasks.Domain, scope string, rs []roles.Role, models []*agents.Model) (*domainTable, error) {
 	if len(rs) == 0 {
 		return nil, fmt.Errorf("domain %q has no roles", d)
 	}
@@ -133,7 +142,7 @@ func newDomainTable(d tasks.Domain, rs []roles.Role, models []*agents.Model) (*d
 		dt.roleIndex[r.Name] = i
 	}
 	for _, m := range models {
-		f := ModelFeatures(m, d)
+		f := ModelFeatures(m, d, scope)
 		dense := f.Dense(nil)
 		dt.modelFeat = append(dt.modelFeat, f)
 		dt.modelPrice = append(dt.modelPrice, dense[modelPriceFeature])

@@ -18,18 +18,23 @@ func TestModelFeatures(t *testing.T) {
 		in     float64
 		out    float64
 		skills map[string]float64
+		scope  string
 		want   []float64
 	}{
-		{"priced with domain skill", 2.5, 10, map[string]float64{"math": 0.8, "code": 0.6},
+		{"priced with domain skill", 2.5, 10, map[string]float64{"math": 0.8, "code": 0.6}, "",
 			[]float64{1, math.Log10((2.5+30)/4 + 0.01), 0.8}},
-		{"free local model, other domain's skill", 0, 0, map[string]float64{"code": 0.4},
+		{"scope's skill first", 2.5, 10, map[string]float64{"math": 0.8, "gsm8k": 0.95}, "gsm8k",
+			[]float64{1, math.Log10((2.5+30)/4 + 0.01), 0.95}},
+		{"scope not listed: domain skill", 2.5, 10, map[string]float64{"math": 0.8, "gsm8k": 0.95}, "aime",
+			[]float64{1, math.Log10((2.5+30)/4 + 0.01), 0.8}},
+		{"free local model, other domain's skill", 0, 0, map[string]float64{"code": 0.4}, "",
 			[]float64{1, -2, 0.4}},
-		{"no skills", 1, 1, nil,
+		{"no skills", 1, 1, nil, "gsm8k",
 			[]float64{1, math.Log10(1.01), 0.5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := testModel("m", tc.in, tc.out, "", tc.skills)
-			f := ModelFeatures(m, tasks.DomainMath)
+			f := ModelFeatures(m, tasks.DomainMath, tc.scope)
 			require.NoError(t, f.Validate())
 			assert.InDeltaSlice(t, tc.want, dense(f), 1e-12)
 			assert.Equal(t, modelFeatureDim, f.Dim)
@@ -37,14 +42,14 @@ func TestModelFeatures(t *testing.T) {
 	}
 	a := testModel("alpha", 1, 2, "Fast model.", map[string]float64{"math": 0.5})
 	b := testModel("beta", 1, 2, "Fast model.", map[string]float64{"math": 0.5})
-	assert.Equal(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(b, tasks.DomainMath), "the name is not a feature")
+	assert.Equal(t, ModelFeatures(a, tasks.DomainMath, ""), ModelFeatures(b, tasks.DomainMath, ""), "the name is not a feature")
 	c := testModel("alpha", 1, 2, "Slow model.", map[string]float64{"math": 0.5})
-	assert.Equal(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(c, tasks.DomainMath),
+	assert.Equal(t, ModelFeatures(a, tasks.DomainMath, ""), ModelFeatures(c, tasks.DomainMath, ""),
 		"nor is the description's wording: it would let training memorise identities")
 	d := testModel("alpha", 1, 2, "Fast model.", map[string]float64{"math": 0.9})
-	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(d, tasks.DomainMath), "the skill is")
+	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath, ""), ModelFeatures(d, tasks.DomainMath, ""), "the skill is")
 	e := testModel("alpha", 3, 2, "Fast model.", map[string]float64{"math": 0.5})
-	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath), ModelFeatures(e, tasks.DomainMath), "the price is")
+	assert.NotEqual(t, ModelFeatures(a, tasks.DomainMath, ""), ModelFeatures(e, tasks.DomainMath, ""), "the price is")
 }
 
 func TestRoleFeatures(t *testing.T) {

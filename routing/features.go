@@ -12,6 +12,11 @@ type Features struct {
 	Dim   int       `json:"dim"`
 	Index []int     `json:"index"`
 	Value []float64 `json:"value"`
+	// Scope names the skill the pool's models are judged by for this
+	// query, the task's benchmark (tasks.Task.SkillKey); the controller
+	// falls back to the domain's skill when no model lists it or Scope is
+	// empty. Controller.Encode sets it.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Len is the number of stored (possibly zero) coordinates.

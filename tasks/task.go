@@ -58,6 +58,23 @@ type Task struct {
 	Meta map[string]string `json:"meta,omitempty"`
 }
 
+// MetaSkill is the Meta key naming the published skill models are judged by
+// on a task, when it is not the task's benchmark.
+const MetaSkill = "skill"
+
+// SkillKey returns the name under which a model's published skill applies to
+// t: Meta["skill"] when set, else the benchmark, with MATH-500 judged as MATH
+// (it is a sample of MATH's test set).
+func (t *Task) SkillKey() string {
+	if k := t.Meta[MetaSkill]; k != "" {
+		return k
+	}
+	if t.Benchmark == "math500" {
+		return "math"
+	}
+	return t.Benchmark
+}
+
 // Scorer extracts final answers from replies and compares them.
 type Scorer interface {
 	// Name is the registry name, e.g. "gsm8k", "mmlu", "math", "exact".

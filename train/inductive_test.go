@@ -17,7 +17,7 @@ import (
 
 // TestNewModelGetsTrafficWithoutRetraining trains a policy on the simulated
 // pool without one model, then adds a model that is cheaper than every
-// strong model and as strong as the best: the trained controller, scoring
+// model and as strong as the best: the trained controller, scoring
 // models by their description features (price, skills) rather than by
 // index, must route a real share of traffic to it with no retraining — and
 // the traffic must pay off.
@@ -26,8 +26,8 @@ func TestNewModelGetsTrafficWithoutRetraining(t *testing.T) {
 	require.NoError(t, err)
 	newcomer := cat.Models[len(cat.Models)-1] // copy a premium model's shape
 	newcomer.Name = "frugal-genius"
-	newcomer.Description = "A new model: as strong as the best premium models at math, priced like the cheapest."
-	newcomer.Price.InputPerMillion, newcomer.Price.OutputPerMillion = 0.10, 0.40
+	newcomer.Description = "A new model: as strong as the best premium models at math, cheaper than any."
+	newcomer.Price.InputPerMillion, newcomer.Price.OutputPerMillion = 0.06, 0.12
 	newcomer.Targets = map[string]sim.Target{
 		"gsm8k": {Value: 96.5, Source: "simple-evals"}, "math": {Value: 76, Source: "simple-evals"}, "mmlu": {Value: 88.5, Source: "simple-evals"},
 	}

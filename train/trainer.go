@@ -161,16 +161,21 @@ func NewTrainer(ctrl *routing.Controller, cfg Config) (*Trainer, error) {
 // Config returns the trainer's configuration after defaults.
 func (t *Trainer) Config() Config { return t.cfg }
 
-// features encodes a query once per text.
+// featKey keys the feature cache: the encoding depends on the text and the
+// task's skill scope only.
+func featKey(task *tasks.Task) string { return task.SkillKey() + "\x00" + task.Query }
+
+// features encodes a query once per text and skill scope.
 func (t *Trainer) features(ctx context.Context, task *tasks.Task) (routing.Features, error) {
-	if f, ok := t.feats[task.Query]; ok {
+	k := featKey(task)
+	if f, ok := t.feats[k]; ok {
 		return f, nil
 	}
 	f, err := t.ctrl.Encode(ctx, task)
 	if err != nil {
 		return routing.Features{}, err
 	}
-	t.feats[task.Query] = f
+	t.feats[k] = f
 	return f, nil
 }
 
@@ -433,7 +438,7 @@ func (t *Trainer) Offline(ctx context.Context, logs []Logged) ([]EpochStats, err
 				weights = weights[:0]
 				for _, i := range batch {
 					l := logs[i]
-					lp, _, err := t.ctrl.LogProbFeatures(t.feats[l.Task.Query], l.Task.Domain, l.Plan)
+					lp, _, err := t.ctrl.LogProbFeatures(t.feats[featKey(l.Task)], l.Task.Domain, l.Plan)
 					if err != nil {
 						return hist, fmt.Errorf("train: offline: trajectory %d (%s): %w", i, l.Task.ID, err)
 					}
@@ -459,7 +464,7 @@ func (t *Trainer) Offline(ctx context.Context, logs []Logged) ([]EpochStats, err
 					}
 					return w * adv / n, t.cfg.Entropy / n
 				}
-				_, ent, err := t.ctrl.GradientFunc(t.feats[l.Task.Query], l.Task.Domain, l.Plan, coef, t.grad)
+				_, ent, err := t.ctrl.GradientFunc(t.feats[featKey(l.Task)], l.Task.Domain, l.Plan, coef, t.grad)
 				if err != nil {
 					return hist, fmt.Errorf("train: offline: trajectory %d (%s): %w", i, l.Task.ID, err)
 				}

@@ -252,9 +252,11 @@ func (d *Dataset) ModelFor(name string) (*Model, error) {
 
 // PoolOptions configures Dataset.Pool.
 type PoolOptions struct {
-	// SkillTasks, when non-empty, gives each model a skill per task domain:
-	// its mean recorded score over those of these tasks in the domain. The
-	// router reads skills as model features, so pass only training tasks.
+	// SkillTasks, when non-empty, gives each model a skill per task domain
+	// and per skill key (tasks.Task.SkillKey, e.g. one per LLMRouter task):
+	// its mean recorded score over those of these tasks in the domain or
+	// with the key. The router reads skills as model features, so pass only
+	// training tasks.
 	// Without them models have no skills (the router then sees price only).
 	SkillTasks []*tasks.Task
 	// MaxTokens caps each model's completions (agents.Model.MaxTokens); 0
@@ -292,7 +294,8 @@ func (d *Dataset) Pool(opt PoolOptions) (*agents.Pool, error) {
 	return pool, nil
 }
 
-// skills returns each model's mean recorded score per domain over ts.
+// skills returns each model's mean recorded score per domain and skill key
+// over ts.
 func (d *Dataset) skills(ts []*tasks.Task) ([]map[string]float64, error) {
 	out := make([]map[string]float64, len(d.Models))
 	if len(ts) == 0 {
@@ -300,6 +303,7 @@ func (d *Dataset) skills(ts []*tasks.Task) ([]map[string]float64, error) {
 	}
 	sum := make([]map[string]float64, len(d.Models))
 	n := map[string]float64{}
+	keyDomain := map[string]string{} // skill key → its questions' domain
 	for i := range sum {
 		sum[i] = map[string]float64{}
 	}
@@ -311,10 +315,27 @@ func (d *Dataset) skills(ts []*tasks.Task) ([]map[string]float64, error) {
 		if !ok {
 			return nil, fmt.Errorf("replay: pool: skill task %s is not in %s/%s", t.ID, d.Source, d.Benchmark)
 		}
-		dom := string(t.Domain)
-		n[dom]++
-		for i, o := range it.Outcomes {
-			sum[i][dom] += o.Score
+		keys := []string{string(t.Domain)}
+		if k := t.SkillKey(); k != "" && k != keys[0] {
+			keys = append(keys, k)
+			if d, seen := keyDomain[k]; !seen {
+				keyDomain[k] = keys[0]
+			} else if d != keys[0] {
+				keyDomain[k] = "" // spans domains: never redundant
+			}
+		}
+		for _, key := range keys {
+			n[key]++
+			for i, o := range it.Outcomes {
+				sum[i][key] += o.Score
+			}
+		}
+	}
+	// A key that names the same questions as its domain (RouteLLM's one
+	// benchmark) adds nothing: keep the domain's skill alone.
+	for key, d := range keyDomain {
+		if d != "" && n[key] == n[d] {
+			delete(n, key)
 		}
 	}
 	for i := range out {

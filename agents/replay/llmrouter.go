@@ -314,7 +314,8 @@ func llmRouterTask(i int, q QueryRow) (*tasks.Task, error) {
 		Domain:    LLMRouterDomain(q.TaskName),
 		Query:     q.Query,
 		Scorer:    Scorer{},
-		Meta:      map[string]string{"source": SourceLLMRouter, "task": q.TaskName, "metric": q.Metric},
+		Meta: map[string]string{"source": SourceLLMRouter, "task": q.TaskName, "metric": q.Metric,
+			tasks.MetaSkill: SourceLLMRouter + "/" + q.TaskName},
 	}
 	switch q.Metric {
 	case "em_mc", "f1_score", "commongen_coverage":

@@ -223,7 +223,18 @@ func TestPoolSkills(t *testing.T) {
 		}
 	}
 	assert.InDelta(t, sum/n, m.Skills["math"], 1e-12)
-	assert.Len(t, m.Skills, 3)
+	// And one per LLMRouter task (its skill key), over that task's questions.
+	sum, n = 0, 0
+	for _, task := range train {
+		if task.Meta["task"] == "gsm8k" {
+			s, err := d.Score(task.ID, m.Name)
+			require.NoError(t, err)
+			sum += s
+			n++
+		}
+	}
+	assert.InDelta(t, sum/n, m.Skills["llmrouter/gsm8k"], 1e-12)
+	assert.Len(t, m.Skills, 3+14, "three domains and 14 tasks")
 	assert.Equal(t, "replay", m.Provider)
 
 	_, err = d.Pool(PoolOptions{SkillTasks: []*tasks.Task{{ID: "nope"}}})

@@ -600,9 +600,16 @@ func domainSkills(p Profile) map[string]float64 {
 		s := sums[d]
 		sums[d] = [2]float64{s[0] + t.Value/100, s[1] + 1}
 	}
-	out := make(map[string]float64, len(sums))
+	out := make(map[string]float64, len(sums)+len(p.Targets))
 	for d, s := range sums {
 		out[string(d)] = s[0] / s[1]
+	}
+	// Each benchmark's own figure too: the router judges a model by the
+	// skill of the query's benchmark when the pool lists it. MATH's key is
+	// also the math domain's, so "math" is the MATH figure, which then also
+	// stands for math queries of no known benchmark.
+	for key, t := range p.Targets {
+		out[key] = t.Value / 100
 	}
 	return out
 }
