@@ -11,7 +11,7 @@ import (
 
 func TestStaticVsRouted(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), &out, 30))
+	require.NoError(t, run(context.Background(), &out, 30, 1))
 	assert.Contains(t, out.String(), "static-delegation")
 	assert.Contains(t, out.String(), "masrouter spends")
 }
