@@ -119,7 +119,7 @@ func TestMMLURows(t *testing.T) {
 	first := test[0]
 	assert.Equal(t, "mmlu/test/abstract_algebra/0", first.ID)
 	assert.Equal(t, DomainCommonsense, first.Domain)
-	assert.Equal(t, "Find the degree for the given field extension Q(sqrt(2), sqrt(3), sqrt(18)) over Q.\nA. 0\nB. 4\nC. 2\nD. 6", first.Query)
+	assert.Equal(t, "The following are multiple choice questions (with answers) about abstract algebra.\n\nFind the degree for the given field extension Q(sqrt(2), sqrt(3), sqrt(18)) over Q.\nA. 0\nB. 4\nC. 2\nD. 6", first.Query)
 	assert.Equal(t, "B", first.Gold)
 	assert.Equal(t, map[string]string{"subject": "abstract_algebra", "choice_A": "0", "choice_B": "4", "choice_C": "2", "choice_D": "6"}, first.Meta)
 
@@ -140,14 +140,14 @@ func TestMMLURows(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, dev, 5)
 	assert.Equal(t, "mmlu/dev/anatomy/0", dev[0].ID)
-	assert.Equal(t, "What is the embryological origin of the hyoid bone?\nA. The first pharyngeal arch\nB. The first and second pharyngeal arches\nC. The second pharyngeal arch\nD. The second and third pharyngeal arches", dev[0].Query)
+	assert.Equal(t, "The following are multiple choice questions (with answers) about anatomy.\n\nWhat is the embryological origin of the hyoid bone?\nA. The first pharyngeal arch\nB. The first and second pharyngeal arches\nC. The second pharyngeal arch\nD. The second and third pharyngeal arches", dev[0].Query)
 	assert.Equal(t, "D", dev[0].Gold)
 	assert.Equal(t, "mmlu/dev/anatomy/4", dev[4].ID)
 
 	// A question whose text spans lines in the CSV keeps its newlines.
 	hist, err := LoadMMLU("test", "high_school_european_history")
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(hist[0].Query, "This question refers to the following information.\nIn order to make the title"), hist[0].Query[:80])
+	assert.True(t, strings.HasPrefix(hist[0].Query, MMLUHeader("high_school_european_history")+"\n\nThis question refers to the following information.\nIn order to make the title"), hist[0].Query[:160])
 }
 
 func TestLoadMMLUSubjects(t *testing.T) {

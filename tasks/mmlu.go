@@ -67,6 +67,7 @@ func ParseMMLU(r io.Reader, name, subject, split string) ([]*Task, error) {
 			continue
 		}
 		var q strings.Builder
+		q.WriteString(MMLUHeader(subject) + "\n\n")
 		q.WriteString(rec[0])
 		meta := map[string]string{"subject": subject}
 		for i, c := range rec[1:5] {
@@ -106,4 +107,14 @@ func mmluAnswer(s string) (string, bool) {
 		return s, true
 	}
 	return "", false
+}
+
+// MMLUHeader returns the line MMLU's own evaluation prompt opens with for
+// subject (e.g. "high_school_physics"): "The following are multiple choice
+// questions (with answers) about high school physics." Loaded MMLU tasks
+// carry it as the first line of their query, as Hendrycks et al.'s
+// evaluate.py and RouteLLM's recorded runs send it, so a router may read the
+// subject.
+func MMLUHeader(subject string) string {
+	return "The following are multiple choice questions (with answers) about " + strings.ReplaceAll(subject, "_", " ") + "."
 }

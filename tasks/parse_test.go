@@ -69,12 +69,12 @@ func TestParseMMLU(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ts, 2)
 	assert.Equal(t, "mmlu/test/logic/0", ts[0].ID)
-	assert.Equal(t, "Which is prime?\nPick one.\nA. 4\nB. 6\nC. 7\nD. 9", ts[0].Query)
+	assert.Equal(t, "The following are multiple choice questions (with answers) about logic.\n\nWhich is prime?\nPick one.\nA. 4\nB. 6\nC. 7\nD. 9", ts[0].Query)
 	assert.Equal(t, "C", ts[0].Gold)
 	assert.Equal(t, "7", ts[0].Meta["choice_C"])
 	assert.Equal(t, "mmlu/test/logic/1", ts[1].ID)
 	assert.Equal(t, "A", ts[1].Gold)
-	assert.True(t, strings.HasPrefix(ts[1].Query, `He said "hi", then?`))
+	assert.True(t, strings.HasPrefix(ts[1].Query, MMLUHeader("logic")+"\n\n"+`He said "hi", then?`))
 
 	// Hendrycks' original layout: no header, letter answers.
 	orig, err := ParseMMLU(strings.NewReader("\ufeffWhat is 2+2?,3,4,5,6,B\n"), "orig.csv", "math", "dev")
@@ -82,7 +82,7 @@ func TestParseMMLU(t *testing.T) {
 	require.Len(t, orig, 1)
 	assert.Equal(t, "mmlu/dev/math/0", orig[0].ID)
 	assert.Equal(t, "B", orig[0].Gold)
-	assert.True(t, strings.HasPrefix(orig[0].Query, "What is 2+2?\nA. 3"), "byte-order mark dropped")
+	assert.True(t, strings.HasPrefix(orig[0].Query, MMLUHeader("math")+"\n\nWhat is 2+2?\nA. 3"), "byte-order mark dropped")
 
 	hdr := "question,choice0,choice1,choice2,choice3,answer\n"
 	checkBroken(t, []brokenCase{

@@ -48,11 +48,8 @@ func RouteLLMBenchmarks() []string { return []string{"gsm8k", "mmlu"} }
 
 // MMLUHeader returns the line RouteLLM's MMLU prompts open with for subject
 // (e.g. "high_school_physics"), as routellm/evals/mmlu/generate_responses.py
-// writes it. Loaded MMLU tasks carry it as the first line of their query,
-// because the recorded runs sent it: a router may read the subject.
-func MMLUHeader(subject string) string {
-	return "The following are multiple choice questions (with answers) about " + strings.ReplaceAll(subject, "_", " ") + "."
-}
+// writes it (the same line tasks.LoadMMLU puts first in every MMLU query).
+func MMLUHeader(subject string) string { return tasks.MMLUHeader(subject) }
 
 // mmluShotBudget is the token limit RouteLLM puts on the 5-shot MMLU prefix
 // (it drops exemplars until the prefix fits, counting with tiktoken; the
@@ -359,7 +356,7 @@ func mmluPrompt(t *tasks.Task, question string, pandas bool) string {
 // mmluQuestion returns the question part of an MMLU task's query (the text
 // before the lettered choices).
 func mmluQuestion(t *tasks.Task) string {
-	q := t.Query
+	q := strings.TrimPrefix(t.Query, MMLUHeader(t.Meta["subject"])+"\n\n")
 	tail := ""
 	for _, l := range "ABCD" {
 		tail += "\n" + string(l) + ". " + t.Meta["choice_"+string(l)]
@@ -399,7 +396,6 @@ func loadRouteLLMMMLU() (*Dataset, error) {
 		if err != nil {
 			return nil, err
 		}
-		header := MMLUHeader(subject)
 		for i, row := range rows {
 			d.Stats.Rows++
 			t := ts[i]
@@ -416,7 +412,6 @@ func loadRouteLLMMMLU() (*Dataset, error) {
 				continue
 			}
 			task := *t
-			task.Query = header + "\n\n" + t.Query
 			task.Meta = map[string]string{"source": SourceRouteLLM}
 			for k, v := range t.Meta {
 				task.Meta[k] = v
@@ -425,7 +420,7 @@ func loadRouteLLMMMLU() (*Dataset, error) {
 			if err := d.add(it); err != nil {
 				return nil, fmt.Errorf("replay: data/%s:%d: %w", file, row.Line, err)
 			}
-			d.addAlias(t.Query, it)
+			d.addAlias(strings.TrimPrefix(t.Query, MMLUHeader(subject)+"\n\n"), it)
 			d.Stats.Joined++
 			it.replies = make([]string, len(d.Models))
 			for m, o := range it.Outcomes {
