@@ -114,8 +114,46 @@ type chunkChoice struct {
 	Logprobs     any               `json:"logprobs"`
 }
 
-// scorers extract answers per domain (a served query has no gold answer).
-var scorers = map[tasks.Domain]string{tasks.DomainMath: "math", tasks.DomainCommonsense: "mmlu", tasks.DomainCode: "exact"}
+// scorers extract answers per domain (a served query has no gold answer):
+// on math the first that finds one of a \boxed{} or "answer is" statement
+// (MATH's form) and a final number ("#### N", GSM8K's form).
+var scorers = map[tasks.Domain][]string{tasks.DomainMath: {"math", "gsm8k"}, tasks.DomainCommonsense: {"mmlu"}, tasks.DomainCode: {"exact"}}
+
+// scorerFor returns the answer extractor of served queries of domain d.
+func scorerFor(d tasks.Domain) (tasks.Scorer, error) {
+	var out firstScorer
+	for _, name := range scorers[d] {
+		sc, err := tasks.ScorerByName(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no scorer for domain %q", d)
+	}
+	if len(out) == 1 {
+		return out[0], nil
+	}
+	return out, nil
+}
+
+// firstScorer extracts with the first of its scorers that finds an answer
+// and compares with the first scorer's equivalence.
+type firstScorer []tasks.Scorer
+
+func (f firstScorer) Name() string { return f[0].Name() }
+
+func (f firstScorer) Extract(reply string) (string, bool) {
+	for _, sc := range f {
+		if a, ok := sc.Extract(reply); ok {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+func (f firstScorer) Equivalent(a, b string) bool { return f[0].Equivalent(a, b) }
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -148,7 +186,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if req.Budget > 0 && (budget == 0 || req.Budget < budget) {
 		budget = req.Budget
 	}
-	sc, err := tasks.ScorerByName(scorers[req.Domain])
+	sc, err := scorerFor(req.Domain)
 	if err != nil {
 		s.fail(w, newAPIError(http.StatusInternalServerError, typeServer, "", "", "scorer: %v", err))
 		return
