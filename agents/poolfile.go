@@ -81,6 +81,8 @@ type PoolFile struct {
 	Name string
 	// Sim configures the world the file's sim entries share.
 	Sim SimSettings
+	// Replay names the recording the file's replay entries serve.
+	Replay ReplaySettings
 	// Models are the entries in file order, defaults applied.
 	Models []ModelSpec
 }
@@ -110,6 +112,49 @@ func (s SimSettings) Error(field string, err error) error {
 	return &PoolFileError{File: s.file, Line: line, Field: "sim." + field, Err: err}
 }
 
+// The recorded sources a pool file's replay block may name (the sources of
+// package agents/replay).
+const (
+	// ReplaySourceRouteLLM is RouteLLM's GPT-4 and Mixtral outcomes, on
+	// one benchmark (ReplaySettings.Benchmark).
+	ReplaySourceRouteLLM = "routellm"
+	// ReplaySourceLLMRouter is LLMRouter's outcomes of nine open models on
+	// its mixed tasks.
+	ReplaySourceLLMRouter = "llmrouter"
+)
+
+// replayBenchmarks lists each recorded source's benchmarks; nil means the
+// source has one mixed benchmark and the block names none. It is read-only.
+var replayBenchmarks = map[string][]string{
+	ReplaySourceRouteLLM:  {"gsm8k", "mmlu"},
+	ReplaySourceLLMRouter: nil,
+}
+
+// ReplaySettings is a pool file's "replay" block, which every file with a
+// replay entry needs.
+type ReplaySettings struct {
+	// Source is ReplaySourceRouteLLM or ReplaySourceLLMRouter; empty when
+	// the file has no replay block.
+	Source string
+	// Benchmark is RouteLLM's benchmark, "gsm8k" or "mmlu"; empty for
+	// LLMRouter.
+	Benchmark string
+
+	file    string
+	line    int
+	present bool // the file has a replay block, valid or not
+	lines   map[string]int
+}
+
+// Error returns err as a PoolFileError at the replay block's field.
+func (s ReplaySettings) Error(field string, err error) error {
+	line := s.lines[field]
+	if line == 0 {
+		line = s.line
+	}
+	return &PoolFileError{File: s.file, Line: line, Field: "replay." + field, Err: err}
+}
+
 // ModelSpec is one entry of a pool file's models list.
 type ModelSpec struct {
 	// Index is the entry's position in the list, from 0.
@@ -122,7 +167,7 @@ type ModelSpec struct {
 	// ProviderSim, ProviderReplay.
 	Provider string
 	// Model is the provider's model id (the simulator's catalog name for
-	// sim); it defaults to Name.
+	// sim, the recorded model's name for replay); it defaults to Name.
 	Model string
 	// BaseURL is the API endpoint; HTTP providers default to their
 	// public (or local, for ollama) endpoint.
@@ -196,8 +241,8 @@ func (f ProviderFunc) Model(ctx context.Context, spec ModelSpec) (*Model, error)
 // PoolFileOptions tunes how a pool file is built.
 type PoolFileOptions struct {
 	// Providers adds or replaces provider factories. openai, anthropic and
-	// ollama are built in; sim needs sim.PoolProvider and replay its own
-	// package's factory, since those packages import this one.
+	// ollama are built in; sim needs sim.PoolProvider and replay
+	// replay.PoolProvider, since those packages import this one.
 	Providers map[string]ProviderFactory
 	// LookupEnv reads API keys; nil means os.LookupEnv.
 	LookupEnv func(key string) (string, bool)
@@ -345,7 +390,11 @@ func ParsePoolFile(name string, data []byte) (*PoolFile, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, &PoolFileError{File: name, Line: root.Line, Field: "(file)", Err: fmt.Errorf("want a mapping with a models list, found %s", kindName(root))}
 	}
-	f := &PoolFile{Name: name, Sim: SimSettings{Seed: 1, file: name, lines: map[string]int{}}}
+	f := &PoolFile{
+		Name:   name,
+		Sim:    SimSettings{Seed: 1, file: name, lines: map[string]int{}},
+		Replay: ReplaySettings{file: name, lines: map[string]int{}},
+	}
 	def := ModelSpec{Timeout: DefaultCallTimeout, MaxRetries: DefaultMaxRetries}
 	var models *yaml.Node
 	p.mapping(root, "", func(key string, k, v *yaml.Node) {
@@ -356,8 +405,10 @@ func ParsePoolFile(name string, data []byte) (*PoolFile, error) {
 			p.defaults(v, &def)
 		case "sim":
 			p.sim(v, &f.Sim)
+		case "replay":
+			p.replay(v, &f.Replay)
 		default:
-			p.errorf(k.Line, safeKey(key), "unknown field (want models, defaults or sim)")
+			p.errorf(k.Line, safeKey(key), "unknown field (want models, defaults, sim or replay)")
 		}
 	})
 	switch {
@@ -590,6 +641,59 @@ func (p *parser) sim(n *yaml.Node, s *SimSettings) {
 	})
 }
 
+// replay reads the replay block: a known source and, for RouteLLM, one of
+// its benchmarks.
+func (p *parser) replay(n *yaml.Node, s *ReplaySettings) {
+	s.line, s.present = deref(n).Line, true
+	var source, bench string
+	var sourceOK, benchOK bool
+	p.mapping(n, "replay", func(key string, k, v *yaml.Node) {
+		field := "replay." + safeKey(key)
+		s.lines[key] = v.Line
+		switch key {
+		case "source":
+			source, sourceOK = p.str(v, field)
+		case "benchmark":
+			bench, benchOK = p.str(v, field)
+		default:
+			p.errorf(k.Line, field, "unknown field (want source and, for routellm, benchmark)")
+		}
+	})
+	if deref(n).Kind != yaml.MappingNode {
+		return
+	}
+	benches, known := replayBenchmarks[source]
+	switch {
+	case !s.has("source"):
+		p.errorf(s.line, "replay.source", "missing: name the recording, %s or %s", ReplaySourceRouteLLM, ReplaySourceLLMRouter)
+		return
+	case !sourceOK:
+		return // already reported
+	case !known:
+		p.errorf(s.lines["source"], "replay.source", "%s is not a recorded source (want %s or %s)", show(source), ReplaySourceRouteLLM, ReplaySourceLLMRouter)
+		return
+	}
+	s.Source = source
+	switch {
+	case len(benches) == 0 && s.has("benchmark"):
+		p.errorf(s.lines["benchmark"], "replay.benchmark", "does not apply to source %s, whose recording is one benchmark of mixed tasks", source)
+	case len(benches) == 0:
+	case !s.has("benchmark"):
+		p.errorf(s.line, "replay.benchmark", "missing: source %s recorded %s; name one", source, strings.Join(benches, " and "))
+	case !benchOK:
+	case !slices.Contains(benches, bench):
+		p.errorf(s.lines["benchmark"], "replay.benchmark", "%s is not a benchmark of source %s (want %s)", show(bench), source, strings.Join(benches, " or "))
+	default:
+		s.Benchmark = bench
+	}
+}
+
+// has reports whether the block sets field.
+func (s ReplaySettings) has(field string) bool {
+	_, ok := s.lines[field]
+	return ok
+}
+
 // model reads one entry of the models list.
 func (p *parser) model(i int, n *yaml.Node, def ModelSpec) ModelSpec {
 	n = deref(n)
@@ -815,8 +919,17 @@ func isHost(raw, host string) bool {
 }
 
 // crossCheck validates what spans entries: unique names, fallbacks that
-// name another entry, and no fallback loops.
+// name another entry, no fallback loops, and a replay block for replay
+// entries.
 func (p *parser) crossCheck(f *PoolFile) {
+	if !f.Replay.present {
+		for i, s := range f.Models {
+			if s.Provider == ProviderReplay {
+				p.errorf(s.lines["provider"], fmt.Sprintf("models[%d].provider", i), "provider replay needs a top-level replay block naming the recording, e.g. replay: {source: routellm, benchmark: gsm8k}")
+				break
+			}
+		}
+	}
 	byName := map[string]int{}
 	for i, s := range f.Models {
 		if s.Name == "" {
@@ -880,7 +993,7 @@ func (f *PoolFile) Build(ctx context.Context, opts PoolFileOptions) (*Pool, erro
 		ProviderAnthropic: httpProvider(opts, newAnthropic),
 		ProviderOllama:    httpProvider(opts, newOllama),
 		ProviderSim:       unavailable("provider sim needs package agents/sim: pass sim.PoolProvider in PoolFileOptions.Providers (the masrouter command does)"),
-		ProviderReplay:    unavailable("provider replay is not available yet (package agents/replay is not built into this program)"),
+		ProviderReplay:    unavailable("provider replay needs package agents/replay: pass replay.PoolProvider in PoolFileOptions.Providers (the masrouter command does)"),
 	}
 	for name, fac := range opts.Providers {
 		factories[name] = fac

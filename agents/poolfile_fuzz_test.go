@@ -13,7 +13,7 @@ import (
 const fuzzKey = "sk-fuzz-9f8e7d6c5b4a39281706"
 
 func FuzzParsePoolFile(f *testing.F) {
-	for _, path := range []string{"../examples/pool.sim.yaml", "../examples/pool.openai.yaml"} {
+	for _, path := range []string{"../examples/pool.sim.yaml", "../examples/pool.openai.yaml", "../examples/pool.replay.yaml"} {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			f.Fatal(err)
@@ -31,6 +31,9 @@ func FuzzParsePoolFile(f *testing.F) {
 		"base: &b {name: a, provider: sim}\nmodels: [*b, *b]\n",
 		"models:\n  - name: m\n    provider: openai\n    price: {input_per_million: 1e400, output_per_million: .nan}\n",
 		"sim: {seed: 99999999999999999999}\nmodels:\n  - {name: a, provider: sim}\n",
+		"replay: {source: llmrouter}\nmodels:\n  - {name: a, provider: replay, model: qwen2.5-7b-instruct}\n",
+		"replay: {source: routellm, benchmark: mmlu, api_key: " + fuzzKey + "}\nmodels:\n  - {name: a, provider: replay}\n",
+		"replay: &r {source: routellm}\nmodels:\n  - {name: a, provider: replay, fallback: *r}\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -57,6 +60,13 @@ func FuzzParsePoolFile(f *testing.F) {
 			}
 			return
 		}
+		switch r := pf.Replay; {
+		case r.Source == agents.ReplaySourceRouteLLM && r.Benchmark != "gsm8k" && r.Benchmark != "mmlu",
+			r.Source == agents.ReplaySourceLLMRouter && r.Benchmark != "",
+			r.Source == "" && r.Benchmark != "",
+			r.Source != "" && r.Source != agents.ReplaySourceRouteLLM && r.Source != agents.ReplaySourceLLMRouter:
+			t.Fatalf("impossible replay block accepted: %+v", r)
+		}
 		names := map[string]bool{}
 		for i, m := range pf.Models {
 			if m.Name == "" || m.Provider == "" || m.Model == "" {
@@ -76,6 +86,10 @@ func FuzzParsePoolFile(f *testing.F) {
 			case agents.ProviderOpenAI, agents.ProviderAnthropic, agents.ProviderOllama:
 				if m.Price == nil || m.BaseURL == "" {
 					t.Fatalf("HTTP model %d lacks a price or URL", i)
+				}
+			case agents.ProviderReplay:
+				if pf.Replay.Source == "" {
+					t.Fatalf("replay model %d accepted without a replay source", i)
 				}
 			}
 		}

@@ -204,7 +204,7 @@ func TestPoolFileErrors(t *testing.T) {
 		{"no models", "defaults: {timeout: 1s}\n", []string{"pool.yaml:1: models: missing"}},
 		{"models empty", "models: []\n", []string{"pool.yaml:1: models: empty"}},
 		{"models not a list", "models: {a: 1}\n", []string{"pool.yaml:1: models: want a list of models, found a mapping"}},
-		{"unknown top field", "model: x\n" + head + price, []string{"pool.yaml:1: model: unknown field (want models, defaults or sim)"}},
+		{"unknown top field", "model: x\n" + head + price, []string{"pool.yaml:1: model: unknown field (want models, defaults, sim or replay)"}},
 		{"unknown field", head + price + "    temperature: 0.2\n", []string{"pool.yaml:6: models[0].temperature: unknown field (want name, provider"}},
 		{"literal key", head + price + "    api_key: sk-proj-abcdef123456\n", []string{"pool.yaml:6: models[0].api_key: keys never go in the pool file; put the key in an environment variable and name the variable in api_key_env"}},
 		{"literal token", head + price + "    Token: abc\n", []string{"pool.yaml:6: models[0].Token: keys never go in the pool file"}},
@@ -262,6 +262,72 @@ func TestPoolFileErrors(t *testing.T) {
 	}
 }
 
+func TestParsePoolFileReplay(t *testing.T) {
+	tests := []struct {
+		name, file, source, benchmark string
+	}{
+		{"routellm gsm8k", "replay: {source: routellm, benchmark: gsm8k}\nmodels:\n  - {name: gpt-4, provider: replay, model: gpt-4-1106-preview}\n", "routellm", "gsm8k"},
+		{"routellm mmlu", "replay:\n  source: routellm\n  benchmark: mmlu\nmodels:\n  - {name: gpt-4, provider: replay, model: gpt-4-1106-preview}\n", "routellm", "mmlu"},
+		{"llmrouter", "replay: {source: llmrouter}\nmodels:\n  - {name: qwen, provider: replay, model: qwen2.5-7b-instruct}\n", "llmrouter", ""},
+		{"block without replay entries", "replay: {source: llmrouter}\nmodels:\n  - {name: a, provider: sim}\n", "llmrouter", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := agents.ParsePoolFile("pool.yaml", []byte(tt.file))
+			require.NoError(t, err)
+			assert.Equal(t, tt.source, f.Replay.Source)
+			assert.Equal(t, tt.benchmark, f.Replay.Benchmark)
+			require.Len(t, f.Models, 1)
+			assert.Nil(t, f.Models[0].Price, "a replay entry may leave the price to the recording")
+		})
+	}
+	f, err := agents.ParsePoolFile("pool.yaml", []byte("models:\n  - {name: a, provider: sim}\n"))
+	require.NoError(t, err)
+	assert.Empty(t, f.Replay.Source, "no replay block")
+}
+
+func TestPoolFileReplayErrors(t *testing.T) {
+	const entry = "models:\n  - {name: gpt-4, provider: replay, model: gpt-4-1106-preview}\n"
+	tests := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"entry without block", entry, []string{"pool.yaml:2: models[0].provider: provider replay needs a top-level replay block naming the recording, e.g. replay: {source: routellm, benchmark: gsm8k}"}},
+		{"block not a mapping", "replay: routellm\n" + entry, []string{"pool.yaml:1: replay: want a mapping, found a single value"}},
+		{"block empty", "replay:\n" + entry, []string{"pool.yaml:1: replay: want a mapping, found nothing"}},
+		{"source missing", "replay: {benchmark: gsm8k}\n" + entry, []string{"pool.yaml:1: replay.source: missing: name the recording, routellm or llmrouter"}},
+		{"source empty", "replay: {source: '', benchmark: gsm8k}\n" + entry, []string{"pool.yaml:1: replay.source: empty"}},
+		{"source a list", "replay:\n  source: [routellm]\n" + entry, []string{"pool.yaml:2: replay.source: want a single value, found a list"}},
+		{"unknown source", "replay:\n  source: routelm\n  benchmark: gsm8k\n" + entry, []string{`pool.yaml:2: replay.source: "routelm" is not a recorded source (want routellm or llmrouter)`}},
+		{"routellm without benchmark", "replay: {source: routellm}\n" + entry, []string{"pool.yaml:1: replay.benchmark: missing: source routellm recorded gsm8k and mmlu; name one"}},
+		{"routellm unknown benchmark", "replay:\n  source: routellm\n  benchmark: math\n" + entry, []string{`pool.yaml:3: replay.benchmark: "math" is not a benchmark of source routellm (want gsm8k or mmlu)`}},
+		{"llmrouter with benchmark", "replay:\n  source: llmrouter\n  benchmark: gsm8k\n" + entry, []string{"pool.yaml:3: replay.benchmark: does not apply to source llmrouter, whose recording is one benchmark of mixed tasks"}},
+		{"unknown field", "replay: {source: llmrouter, seed: 1}\n" + entry, []string{"pool.yaml:1: replay.seed: unknown field (want source and, for routellm, benchmark)"}},
+		{"field twice", "replay:\n  source: llmrouter\n  source: routellm\n" + entry, []string{"pool.yaml:3: replay.source: listed twice"}},
+		{"key in the block", "replay: {source: llmrouter, api_key: " + "sk-proj-abcdef123456}\n" + entry, []string{"pool.yaml:1: replay.api_key: unknown field"}},
+		{"replay entry with url", "replay: {source: llmrouter}\nmodels:\n  - name: a\n    provider: replay\n    base_url: http://localhost:8000/v1\n", []string{"pool.yaml:5: models[0].base_url: does not apply to provider replay"}},
+		{"replay entry with key variable", "replay: {source: llmrouter}\nmodels:\n  - name: a\n    provider: replay\n    api_key_env: OPENAI_API_KEY\n", []string{"pool.yaml:5: models[0].api_key_env: does not apply to provider replay"}},
+		{"replay entry skill domain", "replay: {source: llmrouter}\nmodels:\n  - name: a\n    provider: replay\n    skills: {gsm8k: 0.9}\n", []string{"pool.yaml:5: models[0].skills.gsm8k: unknown domain (want math, commonsense, code)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := agents.ParsePoolFile("pool.yaml", []byte(tt.file))
+			require.Error(t, err)
+			msg := err.Error()
+			for _, w := range tt.want {
+				assert.Contains(t, msg, w)
+			}
+			assert.Len(t, strings.Split(msg, "\n"), len(tt.want), "exactly the expected problems:\n%s", msg)
+			assert.NotContains(t, msg, "sk-proj-abcdef123456", "a key is never echoed")
+			var pe *agents.PoolFileError
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, "pool.yaml", pe.File)
+			assert.Positive(t, pe.Line)
+		})
+	}
+}
+
 func TestPoolFileBuildErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -283,10 +349,10 @@ func TestPoolFileBuildErrors(t *testing.T) {
 			want: "pool.yaml:4: models[0].api_key_env: environment variable EMPTY is not set or empty",
 		},
 		{
-			name:    "replay not built in",
-			file:    "models:\n  - {name: a, provider: sim}\n  - {name: r, provider: replay}\n",
+			name:    "replay without its package",
+			file:    "replay: {source: routellm, benchmark: gsm8k}\nmodels:\n  - {name: a, provider: sim}\n  - {name: r, provider: replay}\n",
 			opts:    agents.PoolFileOptions{Providers: map[string]agents.ProviderFactory{"sim": stubProvider}},
-			want:    "pool.yaml:3: models[1].provider: provider not available: provider replay is not available yet",
+			want:    "pool.yaml:4: models[1].provider: provider not available: provider replay needs package agents/replay: pass replay.PoolProvider",
 			wantErr: agents.ErrProviderUnavailable,
 		},
 		{

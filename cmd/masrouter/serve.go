@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/masrouter/masrouter/agents"
+	"github.com/masrouter/masrouter/agents/replay"
 	"github.com/masrouter/masrouter/agents/sim"
 	"github.com/masrouter/masrouter/roles"
 	"github.com/masrouter/masrouter/routing"
@@ -59,6 +60,7 @@ Without --pool the pool is the offline simulator's seven models. Without
 --policy the controller is untrained (random initialisation). Stop with
 Ctrl-C: in-flight requests are drained first.`,
 		Example: `  masrouter serve --pool examples/pool.sim.yaml
+  masrouter serve --pool examples/pool.replay.yaml
   masrouter serve --pool pool.yaml --policy policy.json --allow-new-models --token-env MASROUTER_TOKEN
   masrouter serve --policy 0=cheap.json --policy 50=dear.json --lambda 20`,
 		Args: cobra.NoArgs,
@@ -67,7 +69,7 @@ Ctrl-C: in-flight requests are drained first.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.pool, "pool", "", "pool file (see examples/pool.sim.yaml, examples/pool.openai.yaml); default the simulated pool")
+	fl.StringVar(&f.pool, "pool", "", "pool file (see examples/pool.sim.yaml, examples/pool.replay.yaml, examples/pool.openai.yaml); default the simulated pool")
 	fl.StringArrayVar(&f.policies, "policy", nil, "trained policy checkpoint, or λ=checkpoint; repeat to serve one policy per λ (requests use the nearest)")
 	fl.BoolVar(&f.allowNew, "allow-new-models", false, "load --policy into a pool that adds or drops models (scored from their descriptions, no retraining)")
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on")
@@ -165,7 +167,8 @@ func runServe(ctx context.Context, cmd *cobra.Command, f *serveFlags) error {
 // servePool loads --pool, or builds the simulated pool.
 func servePool(ctx context.Context, f *serveFlags, reg *roles.Registry) (*agents.Pool, string, error) {
 	opts := agents.PoolFileOptions{Providers: map[string]agents.ProviderFactory{
-		agents.ProviderSim: sim.PoolProvider(sim.Config{Roles: reg}),
+		agents.ProviderSim:    sim.PoolProvider(sim.Config{Roles: reg}),
+		agents.ProviderReplay: replay.PoolProvider(),
 	}}
 	if f.pool != "" {
 		pool, err := agents.LoadPoolFile(ctx, f.pool, opts)
@@ -256,11 +259,16 @@ func describe(w io.Writer, addr string, pool *agents.Pool, source string, polici
 	if policies[0].Name == "untrained" {
 		fmt.Fprintln(w, "note: no --policy given; routing with an untrained controller (random initialisation)")
 	}
+	var simulated, replayed bool
 	for _, m := range pool.Models() {
-		if m.Provider == agents.ProviderSim {
-			fmt.Fprintln(w, "note: the pool is simulated (agents/sim); no language model runs, and figures are the simulation's")
-			break
-		}
+		simulated = simulated || m.Provider == agents.ProviderSim
+		replayed = replayed || m.Provider == agents.ProviderReplay
+	}
+	if simulated {
+		fmt.Fprintln(w, "note: the pool is simulated (agents/sim); no language model runs, and figures are the simulation's")
+	}
+	if replayed {
+		fmt.Fprintln(w, "note: replay models (agents/replay) answer only recorded questions, sent verbatim, with the recorded replies; other questions get a reply saying they are not in the recording; token counts and dollars are estimates")
 	}
 	if auth {
 		fmt.Fprintln(w, "auth: bearer token required on /v1/ and /metrics")

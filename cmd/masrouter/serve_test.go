@@ -18,8 +18,10 @@ import (
 	"github.com/tmc/langchaingo/llms"
 
 	"github.com/masrouter/masrouter/agents"
+	"github.com/masrouter/masrouter/agents/replay"
 	"github.com/masrouter/masrouter/agents/sim"
 	"github.com/masrouter/masrouter/routing"
+	"github.com/masrouter/masrouter/tasks"
 	"github.com/masrouter/masrouter/train"
 )
 
@@ -144,6 +146,97 @@ func TestServeSimPool(t *testing.T) {
 	assert.NotContains(t, errOut.String(), "tok-123", "the token is never logged")
 }
 
+// replayCompletion is the part of a chat completion TestServeReplayPool reads.
+type replayCompletion struct {
+	Choices []struct {
+		Message struct{ Content string } `json:"message"`
+	} `json:"choices"`
+	Usage struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		TotalTokens      int `json:"total_tokens"`
+	} `json:"usage"`
+	Masrouter *struct {
+		Mode       string   `json:"mode"`
+		Models     []string `json:"models"`
+		AnsweredBy []string `json:"answered_by"`
+		Dollars    float64  `json:"dollars"`
+		TraceID    string   `json:"trace_id"`
+		Answer     string   `json:"answer"`
+		Simulated  bool     `json:"simulated"`
+	} `json:"masrouter"`
+}
+
+// postQuestion sends query to the server at url and decodes the reply.
+func postQuestion(t *testing.T, url, query string) replayCompletion {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"model": "masrouter", "messages": []map[string]string{{"role": "user", "content": query}}})
+	require.NoError(t, err)
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(data))
+	var c replayCompletion
+	require.NoError(t, json.Unmarshal(data, &c))
+	require.Len(t, c.Choices, 1)
+	require.NotNil(t, c.Masrouter, "the reply has a masrouter object")
+	return c
+}
+
+// TestServeReplayPool serves examples/pool.replay.yaml: a recorded GSM8K
+// question is answered with the recorded reply of a model that answered
+// it, with usage and the masrouter object; a question RouteLLM removed as
+// contaminated gets a reply saying it is not in the recording.
+func TestServeReplayPool(t *testing.T) {
+	d, err := replay.LoadRouteLLM("gsm8k")
+	require.NoError(t, err)
+	url, out, errOut, stop := startServe(t, "--pool", "../../examples/pool.replay.yaml")
+	assert.Contains(t, out.String(), "pool: 2 models from ../../examples/pool.replay.yaml: gpt-4, mixtral-8x7b")
+	assert.Contains(t, out.String(), "note: replay models (agents/replay) answer only recorded questions")
+	assert.NotContains(t, out.String(), "simulated")
+	recorded := map[string]string{"gpt-4": replay.RouteLLMStrong, "mixtral-8x7b": replay.RouteLLMWeak}
+
+	it := d.Items[0]
+	c := postQuestion(t, url, it.Task.Query)
+	got := strings.TrimSpace(c.Choices[0].Message.Content)
+	require.NotEmpty(t, c.Masrouter.AnsweredBy)
+	var from string
+	for _, name := range c.Masrouter.AnsweredBy {
+		model, ok := recorded[name]
+		require.True(t, ok, "answered by %q, not a pool model", name)
+		i, err := d.ModelIndex(model)
+		require.NoError(t, err)
+		if strings.TrimSpace(it.Reply(i)) == got {
+			from = model
+		}
+	}
+	require.NotEmpty(t, from, "the content %q is no recorded reply of %v", got, c.Masrouter.AnsweredBy)
+	score, err := tasks.Score(context.Background(), it.Task, got)
+	require.NoError(t, err)
+	want, err := d.Score(it.Task.ID, from)
+	require.NoError(t, err)
+	assert.Equal(t, want, score, "the reply scores as %s's recorded outcome", from)
+	assert.Positive(t, c.Usage.PromptTokens)
+	assert.Positive(t, c.Usage.CompletionTokens)
+	assert.Equal(t, c.Usage.PromptTokens+c.Usage.CompletionTokens, c.Usage.TotalTokens)
+	assert.NotEmpty(t, c.Masrouter.Mode)
+	assert.NotEmpty(t, c.Masrouter.Models)
+	assert.Positive(t, c.Masrouter.Dollars)
+	assert.NotEmpty(t, c.Masrouter.TraceID)
+	assert.False(t, c.Masrouter.Simulated, "replayed outcomes are real, not simulated")
+
+	ts, err := tasks.Load("gsm8k", "test")
+	require.NoError(t, err)
+	_, ok := d.Item(ts[0].ID)
+	require.False(t, ok, "GSM8K's first test question is one RouteLLM removed as contaminated")
+	c = postQuestion(t, url, ts[0].Query)
+	assert.Contains(t, c.Choices[0].Message.Content, "recorded answers to the routellm/gsm8k questions, and this question is not among them, so I have no answer to give.")
+
+	assert.Equal(t, 0, stop(), errOut.String())
+}
+
 // TestServeDefaultPool serves the simulated pool without a pool file.
 func TestServeDefaultPool(t *testing.T) {
 	url, out, _, stop := startServe(t, "--lambda", "5")
@@ -220,6 +313,7 @@ func (idle) Call(context.Context, string, ...llms.CallOption) (string, error) {
 func TestServeFlagErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeFile(t, dir, "pool.yaml", "models:\n  - name: m\n    provider: openai\n    api_key: sk-abc\n")
+	badReplay := writeFile(t, dir, "pool.replay.yaml", "replay: {source: routellm, benchmark: gsm8k}\nmodels:\n  - name: gpt-5\n    provider: replay\n")
 	tests := []struct {
 		name string
 		args []string
@@ -233,6 +327,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"token variable unset", []string{"--token-env", "MASROUTER_SURELY_UNSET_VAR"}, "--token-env MASROUTER_SURELY_UNSET_VAR: the environment variable is not set or empty"},
 		{"pool file missing", []string{"--pool", dir + "/nope.yaml"}, "--pool: pool file: open"},
 		{"pool file bad", []string{"--pool", bad}, "pool.yaml:4: models[0].api_key: keys never go in the pool file"},
+		{"replay unknown model", []string{"--pool", badReplay}, `pool.replay.yaml:3: models[0].model: replay: unknown model "gpt-5" in routellm/gsm8k (have gpt-4-1106-preview, mistralai/Mixtral-8x7B-Instruct-v0.1)`},
 		{"policy missing", []string{"--policy", dir + "/nope.json"}, "--policy " + dir + "/nope.json: read checkpoint"},
 		{"policy bad lambda", []string{"--policy", "-3=" + dir + "/p.json"}, "want λ=path with λ in [0, 1e+06]"},
 		{"bad address", []string{"--addr", "256.0.0.1:99999"}, "--addr 256.0.0.1:99999"},
