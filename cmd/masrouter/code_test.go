@@ -52,6 +52,42 @@ func TestBenchCode(t *testing.T) {
 	}
 }
 
+// TestTrainCode trains online on HumanEval and MBPP (on the training part
+// of the test split) and evaluates the policy on held-out problems: every
+// sampled plan runs, code is judged in the sandbox, and the checkpoint
+// records the code task.
+func TestTrainCode(t *testing.T) {
+	if _, err := tasks.DefaultRunner(); errors.Is(err, sandbox.ErrNoPython) {
+		t.Skipf("python3 is not installed: %v", err)
+	}
+	t.Parallel()
+	for _, task := range []string{"humaneval", "mbpp"} {
+		t.Run(task, func(t *testing.T) {
+			dir := parallelDir(t)
+			policy := filepath.Join(dir, "p.json")
+			res := runCLI(t, "train", "--task", task, "--online", "--n", "8", "--epochs", "2", "--batch", "4", "--lambda", "50", "--out", policy)
+			require.Equal(t, 0, res.code, "stderr: %s", res.stderr)
+			assert.Contains(t, res.stdout, "online training on 8 tasks of "+task+"/test, λ=50, 2 epochs, 4 samples per task")
+			cp := readCheckpoint(t, policy)
+			assert.Equal(t, task, cp.Training.Task)
+			assert.Equal(t, 8, cp.Training.TrainTasks)
+			for i, line := range checkEpochs(t, res.stdout, cp) {
+				assert.Empty(t, line, "epoch %d", i+1)
+				h := cp.Training.History[i]
+				assert.Equal(t, 8*4, h.N, "epoch %d runs every task's samples", i+1)
+				assert.Zero(t, h.Failed, "epoch %d", i+1)
+				assert.Positive(t, h.DollarsPerQuery, "epoch %d", i+1)
+			}
+
+			out := filepath.Join(dir, "r.json")
+			res = runCLI(t, "eval", "--policy", policy, "--n", "5", "--methods", "masrouter,static-delegation", "--out", out)
+			require.Equal(t, 0, res.code, "stderr: %s", res.stderr)
+			assert.Contains(t, res.stdout, task+"/test held-out part (5 questions; test fraction 0.8, split seed 1), policy "+policy)
+			assert.Contains(t, res.stdout, "masrouter: ")
+		})
+	}
+}
+
 // filterDomains keeps the roles that are not code roles: none should be.
 func filterDomains(rs map[string]int) map[string]int {
 	code := map[string]bool{
