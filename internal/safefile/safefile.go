@@ -12,8 +12,22 @@ import (
 
 // Write calls fill with a temporary file next to path and, if fill and the
 // sync succeed, renames it to path. On any error the temporary file is
-// removed and path is untouched.
+// removed and path is untouched. A symbolic link is followed, so the file
+// it names is replaced; a path that names a device or pipe (/dev/null,
+// /dev/stdout) is written in place, since it cannot be replaced; a
+// directory is an error.
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
+	if fi, statErr := os.Stat(path); statErr == nil {
+		switch {
+		case fi.IsDir():
+			return fmt.Errorf("write %s: is a directory", path)
+		case !fi.Mode().IsRegular():
+			return writeInPlace(path, fill)
+		}
+		if real, linkErr := filepath.EvalSymlinks(path); linkErr == nil {
+			path = real
+		}
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -50,4 +64,20 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// writeInPlace writes to a device or pipe, which no rename can replace.
+func writeInPlace(path string, fill func(w io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := fill(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }

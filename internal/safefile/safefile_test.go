@@ -43,3 +43,30 @@ func TestWriteIntoMissingDirectoryFails(t *testing.T) {
 	err := WriteFile(filepath.Join(t.TempDir(), "no", "such", "f"), nil, 0o644)
 	assert.Error(t, err)
 }
+
+func TestWriteSpecialTargets(t *testing.T) {
+	dir := t.TempDir()
+	t.Run("device is written in place, not replaced", func(t *testing.T) {
+		require.NoError(t, WriteFile(os.DevNull, []byte("x"), 0o644))
+		fi, err := os.Stat(os.DevNull)
+		require.NoError(t, err)
+		assert.NotZero(t, fi.Mode()&os.ModeDevice, "%s is still a device", os.DevNull)
+	})
+	t.Run("symlink target is replaced, link kept", func(t *testing.T) {
+		real := filepath.Join(dir, "real.json")
+		link := filepath.Join(dir, "link.json")
+		require.NoError(t, os.WriteFile(real, []byte("old"), 0o644))
+		require.NoError(t, os.Symlink(real, link))
+		require.NoError(t, WriteFile(link, []byte("new"), 0o644))
+		fi, err := os.Lstat(link)
+		require.NoError(t, err)
+		assert.NotZero(t, fi.Mode()&os.ModeSymlink)
+		got, err := os.ReadFile(real)
+		require.NoError(t, err)
+		assert.Equal(t, "new", string(got))
+	})
+	t.Run("directory is an error", func(t *testing.T) {
+		err := WriteFile(dir, []byte("x"), 0o644)
+		assert.ErrorContains(t, err, "is a directory")
+	})
+}
