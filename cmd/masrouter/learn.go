@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -476,9 +475,9 @@ func trajectoryLog(path string, lambda float64, features string) (func(*tasks.Ta
 	if err := checkPath("--log", path); err != nil {
 		return nil, nil, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := safefile.Create(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--log %s: %w", path, err)
+		return nil, nil, fmt.Errorf("--log: %w", err)
 	}
 	bw := bufio.NewWriter(f)
 	tw := train.NewWriter(bw)
@@ -496,14 +495,11 @@ func trajectoryLog(path string, lambda float64, features string) (func(*tasks.Ta
 		if err == nil {
 			err = bw.Flush()
 		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
 		if err != nil || !ok {
-			os.Remove(f.Name())
+			f.Abort()
 			return err
 		}
-		return os.Rename(f.Name(), path)
+		return f.Commit(0o644)
 	}
 	return record, closeLog, nil
 }

@@ -70,3 +70,36 @@ func TestWriteSpecialTargets(t *testing.T) {
 		assert.ErrorContains(t, err, "is a directory")
 	})
 }
+
+func TestCreateCommitAbort(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "log.jsonl")
+	require.NoError(t, os.WriteFile(p, []byte("old"), 0o644))
+
+	f, err := Create(p)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("half"))
+	require.NoError(t, err)
+	f.Abort()
+	got, _ := os.ReadFile(p)
+	assert.Equal(t, "old", string(got), "abort leaves the target")
+
+	f, err = Create(p)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("new"))
+	require.NoError(t, err)
+	require.NoError(t, f.Commit(0o644))
+	got, _ = os.ReadFile(p)
+	assert.Equal(t, "new", string(got))
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "no temporary file is left behind")
+
+	f, err = Create(os.DevNull)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, f.Commit(0o644))
+	fi, err := os.Stat(os.DevNull)
+	require.NoError(t, err)
+	assert.NotZero(t, fi.Mode()&os.ModeDevice)
+}
