@@ -282,6 +282,9 @@ func (c *Controller) Encode(ctx context.Context, t *tasks.Task) (Features, error
 		return Features{}, fmt.Errorf("routing: task %s: %w", t.ID, err)
 	}
 	f.Scope = t.SkillKey()
+	if dt := c.domains[t.Domain]; dt != nil {
+		f.roleMatch, f.matchDomain = dt.match.match(t.Query), string(t.Domain)
+	}
 	return f, nil
 }
 

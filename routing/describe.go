@@ -19,7 +19,7 @@ const (
 	roleBuckets      = 64
 	roleDense        = 5
 	roleFeatureDim   = roleDense + roleBuckets
-	roleFeaturesName = "role-v1/69"
+	roleFeaturesName = "role-v2/69+keyword-match"
 )
 
 // Model description features φ(model, domain, scope): a bias, log10 of the
@@ -106,6 +106,8 @@ type domainTable struct {
 	roles     []roles.Role
 	roleFeat  []Features
 	roleIndex map[string]int
+	// match finds the roles whose expertise keywords the query names.
+	match keywordMatcher
 	// modelFeat[m] is φ of the controller's m-th pool model for this domain,
 	// and modelPrice[m], modelSkill[m] its log-price and skill entries.
 	modelFeat              []Features
@@ -137,10 +139,13 @@ func newScopedTable(d tasks.Domain, scope string, rs []roles.Role, models []*age
 		return nil, fmt.Errorf("domain %q has no roles", d)
 	}
 	dt := &domainTable{domain: d, roles: rs, roleIndex: make(map[string]int, len(rs))}
+	expertise := make([][]string, len(rs))
 	for i, r := range rs {
 		dt.roleFeat = append(dt.roleFeat, RoleFeatures(r))
 		dt.roleIndex[r.Name] = i
+		expertise[i] = r.Expertise
 	}
+	dt.match = newKeywordMatcher(expertise)
 	for _, m := range models {
 		f := ModelFeatures(m, d, scope)
 		dense := f.Dense(nil)

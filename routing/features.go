@@ -17,6 +17,12 @@ type Features struct {
 	// falls back to the domain's skill when no model lists it or Scope is
 	// empty. Controller.Encode sets it.
 	Scope string `json:"scope,omitempty"`
+
+	// roleMatch[r] is 1 when an expertise keyword of role r of domain
+	// matchDomain (in the controller's role order) is a word or phrase of
+	// the query; Controller.Encode sets it.
+	roleMatch   []float64
+	matchDomain string
 }
 
 // Len is the number of stored (possibly zero) coordinates.

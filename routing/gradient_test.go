@@ -50,7 +50,10 @@ func scorePath(t *testing.T, c *Controller, f Features, d tasks.Domain, p topolo
 // ‖analytic − numeric‖₂ / max(1e-8, ‖analytic‖₂ + ‖numeric‖₂) ≤ 1e-6.
 func TestGradientFiniteDifferences(t *testing.T) {
 	coefs := []struct{ lp, ent float64 }{{1, 0}, {0, 1}, {0.7, -1.3}}
-	queries := []string{gsm8kQuestion, "Solve $x^2 = 9$.\nA. 3\nB. -3\nC. both\nD. neither"}
+	// The third query names two math roles' expertise, so the role_match
+	// term is differentiated too.
+	queries := []string{gsm8kQuestion, "Solve $x^2 = 9$.\nA. 3\nB. -3\nC. both\nD. neither", "A geometry question with algebra: the equations of two lines..."}
+	domains := []tasks.Domain{tasks.DomainMath, tasks.DomainCode, tasks.DomainMath}
 	worst := 0.0
 	for seed := int64(1); seed <= 2; seed++ {
 		enc, err := NewHashEncoder(16)
@@ -70,8 +73,12 @@ func TestGradientFiniteDifferences(t *testing.T) {
 		require.NoError(t, c.Params().SetVector(theta))
 		for _, mode := range topology.Modes() {
 			for qi, q := range queries {
-				d := []tasks.Domain{tasks.DomainMath, tasks.DomainCode}[qi]
-				f := encode(t, c, q)
+				d := domains[qi]
+				f, err := c.Encode(t.Context(), testTask(d, q))
+				require.NoError(t, err)
+				if qi == 2 {
+					require.Contains(t, f.roleMatch, 1.0, "the query names a role's expertise")
+				}
 				plan := randomPlan(c, d, mode, rng)
 				// One Jacobian of (log π, H) serves every coefficient pair.
 				jac := mat.NewDense(2, len(theta), nil)

@@ -74,6 +74,7 @@ type Tensor struct {
 //	model_ctx    H × H              model context k_i = tanh(model_ctx·h + model_mode[mode] + model_roleᵀψ(role_i))
 //	model_mode   M × H              the chosen mode's embedding for the model stage
 //	model_role   RoleFeatures × H   the slot's role as seen by the model stage
+//	role_match   M                  per mode, the logit a role gains when one of its expertise keywords is a word of the query
 type Params struct {
 	shape   Shape
 	data    []float64
@@ -165,6 +166,7 @@ type rawParams struct {
 	roleCtx, roleMode, slotEmbed   []float64
 	modelProj, modelCtx, modelMode []float64
 	modelRole                      []float64
+	roleMatch                      []float64
 }
 
 // tensorShape is one tensor's name and size; vec tensors are *mat.VecDense.
@@ -193,8 +195,12 @@ func (s Shape) tensorSpec() []tensorShape {
 		{"model_ctx", h, h, false},
 		{"model_mode", s.Modes, h, false},
 		{"model_role", s.RoleFeatures, h, false},
+		{"role_match", s.Modes, 1, true},
 	}
 }
+
+// initRoleMatch is role_match's initial value in every mode.
+const initRoleMatch = 0.5
 
 // NewParams returns zeroed parameters of the given shape.
 func NewParams(s Shape) (*Params, error) {
@@ -211,7 +217,7 @@ func NewParams(s Shape) (*Params, error) {
 func newParamsOn(s Shape, data []float64) *Params {
 	p := &Params{shape: s, data: data}
 	off := 0
-	views := make([][]float64, 0, 15)
+	views := make([][]float64, 0, 16)
 	for _, t := range s.tensorSpec() {
 		n := t.rows * t.cols
 		v := data[off : off+n : off+n]
@@ -232,7 +238,7 @@ func newParamsOn(s Shape, data []float64) *Params {
 		roleProj: views[6], roleHist: views[7],
 		roleCtx: views[8], roleMode: views[9], slotEmbed: views[10],
 		modelProj: views[11], modelCtx: views[12], modelMode: views[13],
-		modelRole: views[14],
+		modelRole: views[14], roleMatch: views[15],
 	}
 	return p
 }
@@ -261,6 +267,11 @@ func (p *Params) initRandom(seed int64) {
 	fill(r.modelCtx, 1/math.Sqrt(h))
 	fill(r.modelMode, 0.5)
 	fill(r.modelRole, 0.3)
+	// A role whose expertise the query names starts favoured, not neutral:
+	// the prior every role profile's expertise list states.
+	for i := range r.roleMatch {
+		r.roleMatch[i] = initRoleMatch
+	}
 	p.changed()
 }
 

@@ -176,7 +176,7 @@ func TestLoadParamsRefusesOtherShapes(t *testing.T) {
 		{"other role features", edit(func(m map[string]any) { m["role_features"] = "role-v0/9" }), "field role_features"},
 		{"other model features", edit(func(m map[string]any) { m["model_features"] = "model-v0/9" }), "field model_features"},
 		{"other modes", edit(func(m map[string]any) { m["modes"] = []string{"IO"} }), "field modes"},
-		{"missing tensor", edit(func(m map[string]any) { m["tensors"] = m["tensors"].([]any)[1:] }), "field tensors: 14 tensors, want 15"},
+		{"missing tensor", edit(func(m map[string]any) { m["tensors"] = m["tensors"].([]any)[1:] }), "field tensors: 15 tensors, want 16"},
 		{"renamed tensor", edit(func(m map[string]any) { m["tensors"].([]any)[2].(map[string]any)["name"] = "mode_weights" }), `field tensors[2].name: "mode_weights", want "mode_score"`},
 		{"short tensor", edit(func(m map[string]any) {
 			tn := m["tensors"].([]any)[1].(map[string]any)

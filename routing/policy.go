@@ -217,6 +217,8 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 	// c_i = tanh(role_ctx·h + role_mode[mode] + slot_i + mean of the history
 	// embeddings of the roles of slots < i); role r scores c_i·ρ_r / √H.
 	matVec(ws.roleBase, p.roleCtx, h, p.roleMode[mode*H:(mode+1)*H])
+	// A role whose expertise keyword the query names gains role_match[mode].
+	match := roleMatchFor(x, dt)
 	hist := ws.hist
 	clear(hist)
 	for i := 0; i < ws.n; i++ {
@@ -239,6 +241,9 @@ func (c *Controller) forward(ws *workspace, x Features, dt *domainTable, kind de
 		tanhInPlace(ci)
 		rl := ws.roleLogp[i*R : (i+1)*R]
 		blasImpl.Dgemv(blas.NoTrans, R, H, scale, ws.rho, H, ci, 1, 0, rl, 1)
+		if match != nil {
+			axpy(p.roleMatch[mode], match, rl)
+		}
 		pick, en := choose(rl, ws.roleProb[i*R:(i+1)*R], kind, rng, ws.roleIdx[i])
 		ws.roleIdx[i], ws.roleEnt[i] = pick, en
 		lp += rl[pick]
@@ -324,12 +329,16 @@ func (c *Controller) backward(ws *workspace, x Features, dt *domainTable, a, b f
 	axpy(1, sumM, g.modelMode[mode*H:(mode+1)*H])
 
 	// Stage 2: roles, last slot first so the history gradient is a suffix sum.
+	match := roleMatchFor(x, dt)
 	sumR, suffix := ws.sumR, ws.suffix
 	clear(sumR)
 	clear(suffix)
 	for i := ws.n - 1; i >= 0; i-- {
 		gl := ws.g[:R]
 		logitGrad(gl, ws.roleLogp[i*R:(i+1)*R], ws.roleProb[i*R:(i+1)*R], ws.roleIdx[i], ws.roleEnt[i], a, b)
+		if match != nil {
+			g.roleMatch[mode] += dot(gl, match)
+		}
 		ci := ws.c[i*H : (i+1)*H]
 		floats.Scale(scale, gl)
 		clear(dpre)
@@ -386,3 +395,12 @@ func softplus(x float64) float64 {
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// roleMatchFor returns x's keyword matches for dt's roles, or nil when x
+// was not encoded by Controller.Encode for dt's domain.
+func roleMatchFor(x Features, dt *domainTable) []float64 {
+	if x.matchDomain != string(dt.domain) || len(x.roleMatch) != len(dt.roles) {
+		return nil
+	}
+	return x.roleMatch
+}
