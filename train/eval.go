@@ -49,8 +49,12 @@ type EvalOptions struct {
 	// Progress, if set, is called after every finished query with the count
 	// done and the total; calls are serialised.
 	Progress func(done, total int)
-	// OnTrace, if set, receives every trace (serialised, in no fixed order).
-	OnTrace func(method string, t *tasks.Task, p topology.Plan, tr *topology.Trace)
+	// OnTrace, if set, is called once for every finished query, serialised,
+	// in completion order: router and task index the slices given to
+	// Evaluate, and tr is nil when routing failed. Queries are started task
+	// by task (every router on task 0, then on task 1, ...), so a caller
+	// that wants that order back need only buffer a few.
+	OnTrace func(router, task int, t *tasks.Task, p topology.Plan, tr *topology.Trace)
 }
 
 // Evaluate runs every router on every task with the executor and aggregates
@@ -95,8 +99,8 @@ func Evaluate(ctx context.Context, exec *topology.Executor, routers []routing.Ro
 				n := int(done.Add(1))
 				if opt.Progress != nil || opt.OnTrace != nil {
 					mu.Lock()
-					if opt.OnTrace != nil && o.trace != nil {
-						opt.OnTrace(r.Name(), t, o.plan, o.trace)
+					if opt.OnTrace != nil {
+						opt.OnTrace(j.r, j.t, t, o.plan, o.trace)
 					}
 					if opt.Progress != nil {
 						opt.Progress(n, total)

@@ -345,7 +345,10 @@ func (r *replayRun) evaluate(ctx context.Context, router routing.Router, ts []*t
 	}
 	var mu sync.Mutex
 	var failures []error
-	res, err := Evaluate(ctx, r.exec, []routing.Router{router}, ts, EvalOptions{OnTrace: func(_ string, t *tasks.Task, p topology.Plan, tr *topology.Trace) {
+	res, err := Evaluate(ctx, r.exec, []routing.Router{router}, ts, EvalOptions{OnTrace: func(_, _ int, t *tasks.Task, p topology.Plan, tr *topology.Trace) {
+		if tr == nil {
+			return // routing failed: counted in res[0].Failed
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if tr.Err != "" {

@@ -197,7 +197,10 @@ func collectLogs(t testing.TB, pool *agents.Pool, reg *roles.Registry, ts []*tas
 	for r := range reps {
 		rnd, err := routing.NewRandom(pool, reg, int64(r+1), 4)
 		require.NoError(t, err)
-		_, err = Evaluate(context.Background(), exec, []routing.Router{rnd}, ts, EvalOptions{OnTrace: func(_ string, task *tasks.Task, p topology.Plan, tr *topology.Trace) {
+		_, err = Evaluate(context.Background(), exec, []routing.Router{rnd}, ts, EvalOptions{OnTrace: func(_, _ int, task *tasks.Task, p topology.Plan, tr *topology.Trace) {
+			if tr == nil {
+				return // routing failed; Evaluate counts it
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			logs = append(logs, Logged{Task: task, Plan: p, BehaviourLogProb: p.LogProb(), Score: tr.Score, Dollars: tr.Dollars})

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -140,22 +139,37 @@ func newCollectCmd() *cobra.Command {
 				bw := bufio.NewWriter(w)
 				tw := train.NewWriter(bw)
 				var werr error
-				var mu sync.Mutex
 				bar := newLazyBar(cmd.ErrOrStderr(), false, "collect")
+				// Runs finish in any order; the file lists them task by
+				// task, sample by sample, so a seed always writes the same
+				// file (but for trajectory IDs and times). Evaluate starts
+				// queries in that order, so only a few wait here.
+				pending := map[int]*train.Trajectory{}
+				next := 0
 				_, err := train.Evaluate(cmd.Context(), e.exec, routers, ts, train.EvalOptions{
 					Progress: bar.update,
-					OnTrace: func(_ string, t *tasks.Task, p topology.Plan, tr *topology.Trace) {
-						mu.Lock()
-						defer mu.Unlock()
-						if werr != nil {
-							return
+					OnTrace: func(router, task int, t *tasks.Task, p topology.Plan, tr *topology.Trace) {
+						var traj *train.Trajectory
+						if tr != nil {
+							traj = train.NewTrajectory(t, p, tr, lambda, policy, features, !noQuery)
 						}
-						werr = tw.Write(train.NewTrajectory(t, p, tr, lambda, policy, features, !noQuery))
-						n++
-						score += tr.Score
-						dollars += tr.Dollars
-						if tr.Err != "" {
-							failed++
+						pending[task*len(routers)+router] = traj
+						for ; ; next++ {
+							traj, ok := pending[next]
+							if !ok {
+								return
+							}
+							delete(pending, next)
+							if traj == nil || werr != nil {
+								continue
+							}
+							werr = tw.Write(traj)
+							n++
+							score += traj.Score
+							dollars += traj.Dollars
+							if traj.Err != "" {
+								failed++
+							}
 						}
 					},
 				})

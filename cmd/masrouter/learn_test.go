@@ -653,3 +653,37 @@ func TestOfflineRefusesHeldOutTrajectories(t *testing.T) {
 	assert.Contains(t, res.stderr, "6 trajectories are of tasks in the held-out part of gsm8k/test (test fraction 0.8, split seed 1)")
 	assert.NoFileExists(t, out)
 }
+
+// TestCollectIsDeterministic runs the same collection twice: the files list
+// the same runs in the same order (task by task, sample by sample), though
+// the runs finish concurrently in any order; only IDs and times differ.
+func TestCollectIsDeterministic(t *testing.T) {
+	dir := parallelDir(t)
+	var runs [2][]*train.Trajectory
+	for i := range runs {
+		log := filepath.Join(dir, fmt.Sprintf("t%d.jsonl", i))
+		res := runCLI(t, "collect", "--task", "gsm8k", "--n", "40", "--samples", "6", "--out", log)
+		require.Equal(t, 0, res.code, "stderr: %s", res.stderr)
+		trs, _, err := train.LoadTrajectories(log, train.ReadOptions{})
+		require.NoError(t, err)
+		require.Len(t, trs, 240)
+		runs[i] = trs
+	}
+	for k := range runs[0] {
+		a, b := *runs[0][k], *runs[1][k]
+		assert.NotEqual(t, a.ID, b.ID)
+		a.ID, b.ID = "", ""
+		a.Time = b.Time
+		require.Equal(t, a, b, "line %d", k+1)
+	}
+	// Lines come task by task: each task's samples are adjacent.
+	seen := map[string]bool{}
+	for k, tr := range runs[0] {
+		if k > 0 && runs[0][k-1].TaskID == tr.TaskID {
+			continue
+		}
+		assert.False(t, seen[tr.TaskID], "task %s appears in two runs of lines", tr.TaskID)
+		seen[tr.TaskID] = true
+	}
+	assert.Len(t, seen, 40)
+}
