@@ -333,32 +333,14 @@ func funcParams(src, name string) ([]string, bool) {
 // literals.
 func splitTopLevel(s string) []string {
 	var out []string
-	var quote byte
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if quote != 0 {
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
+	start := 0
+	walkCode(s, func(i int, c byte, depth int) bool {
+		if c == ',' && depth == 0 {
+			out = append(out, s[start:i])
+			start = i + 1
 		}
-		switch c {
-		case '\'', '"':
-			quote = c
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
-		}
-	}
+		return true
+	})
 	return append(out, s[start:])
 }
 
@@ -579,9 +561,11 @@ func stripComment(s string) string {
 	return strings.TrimSpace(s)
 }
 
-// scanBrackets walks s outside string literals and returns the bracket
-// depth at the end and whether it ever went negative or a string stayed open.
-func scanBrackets(s string, stopAtZero bool) (depth, stop int, ok bool) {
+// walkCode calls visit for every byte of s outside string literals (quoted
+// with ' or ", backslash escapes honoured) with the bracket depth after
+// that byte, until visit returns false. It returns the depth then and
+// whether a string literal was left open.
+func walkCode(s string, visit func(i int, c byte, depth int) bool) (depth int, open bool) {
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -600,15 +584,38 @@ func scanBrackets(s string, stopAtZero bool) (depth, stop int, ok bool) {
 			depth++
 		case ')', ']', '}':
 			depth--
-			if depth < 0 {
-				return depth, i, false
-			}
-			if depth == 0 && stopAtZero {
-				return 0, i + 1, true
-			}
+		}
+		if !visit(i, c, depth) {
+			return depth, false
 		}
 	}
-	return depth, -1, quote == 0
+	return depth, quote != 0
+}
+
+// scanBrackets walks s outside string literals and returns the bracket
+// depth at the end and whether it ever went negative or a string stayed
+// open. With stopAtZero it stops just past the bracket that closes depth 1
+// and returns that index as stop (else stop is -1).
+func scanBrackets(s string, stopAtZero bool) (depth, stop int, ok bool) {
+	stop, ok = -1, true
+	depth, open := walkCode(s, func(i int, c byte, d int) bool {
+		switch {
+		case d < 0:
+			stop, ok = i, false
+		case d == 0 && stopAtZero && (c == ')' || c == ']' || c == '}'):
+			stop = i + 1
+		default:
+			return true
+		}
+		return false
+	})
+	switch {
+	case !ok:
+		return depth, stop, false
+	case stop >= 0:
+		return 0, stop, true
+	}
+	return depth, -1, !open
 }
 
 func balanced(s string) bool {
