@@ -79,7 +79,11 @@ func decodeObject(line []byte) (object, error) {
 	if err := json.Unmarshal(line, &obj); err == nil && obj != nil && topLevelKeys(line) == len(obj) {
 		return obj, nil
 	}
-	return decodeObjectTokens(line)
+	obj, err := decodeObjectTokens(line)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("the line ends inside the JSON object (truncated, or a value split over lines?): %w", err)
+	}
+	return obj, err
 }
 
 // topLevelKeys counts the keys of the valid JSON object in b, duplicates included.

@@ -54,6 +54,7 @@ func TestParseGSM8K(t *testing.T) {
 		{"unknown field", `{"question": "q", "answer": "x\n#### 1", "hint": "h"}`, []string{"x.jsonl:1: hint: unknown field"}},
 		{"duplicate key", `{"question": "q", "answer": "x\n#### 1", "answer": "y\n#### 2"}`, []string{`x.jsonl:1: json: field "answer" appears twice`}},
 		{"trailing data", `{"question": "q", "answer": "x\n#### 1"} {}`, []string{"x.jsonl:1: json: trailing data"}},
+		{"truncated line", gsmGood + "\n" + `{"question": "q", "answer":`, []string{"x.jsonl:2: json: the line ends inside the JSON object"}},
 		{"every bad line reported", gsmGood + "\n" + `{"question": "q"}` + "\n" + gsmGood + "\n" + `{"answer": "x\n#### 1"}`,
 			[]string{"x.jsonl:2: answer: missing", "x.jsonl:4: question: missing"}},
 		{"empty input", "\n\n", []string{"x.jsonl: no tasks"}},
