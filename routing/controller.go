@@ -57,11 +57,13 @@ type ControllerConfig struct {
 //	mode   ~ softmax(mode_score·h + mode_bias) over the allowed modes
 //	count  ~ softmax(count_weight·h + count_mode[mode]) over 2..MaxAgents (multi-agent modes only)
 //	c_i    = tanh(role_ctx·h + role_mode[mode] + slot_embed[i] + mean_{t<i} role_histᵀψ(role_t))
-//	role_i ~ softmax_r(c_i·ρ_r/√H),  ρ_r = role_projᵀψ(r)
+//	role_i ~ softmax_r(c_i·ρ_r/√H + role_match[mode]·match_r),  ρ_r = role_projᵀψ(r)
 //	k_i    = tanh(model_ctx·h + model_mode[mode] + model_roleᵀψ(role_i))
 //	model_i ~ softmax_m(−softplus(k_i·model_proj[price]/√H)·logprice(m) + softplus(k_i·model_proj[skill]/√H)·skill(m))
 //
-// where logprice and skill are the entries of φ(m, domain). The model stage's
+// where match_r is 1 when one of role r's expertise keywords is a word or
+// phrase of the query (Controller.Encode finds them), and logprice and
+// skill are the entries of φ(m, domain). The model stage's
 // signs are fixed: a cheaper or more skilled model never scores lower, so the
 // policy cannot learn "expensive means good" from a pool whose prices track
 // quality, and a model added later is placed by its price and skill alone.
