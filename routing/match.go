@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -12,18 +13,24 @@ import (
 // matches "a triangle", but "art" does not match "part").
 type keywordMatcher struct {
 	// keywords[r] are role r's expertise keywords, lower-cased, with runs
-	// of non-alphanumeric characters folded to one space.
+	// of non-alphanumeric characters folded to one space; nil when no role
+	// has a keyword.
 	keywords [][]string
 }
 
 func newKeywordMatcher(expertise [][]string) keywordMatcher {
 	m := keywordMatcher{keywords: make([][]string, len(expertise))}
+	some := false
 	for r, kws := range expertise {
 		for _, kw := range kws {
 			if k := foldWords(kw); k != "" {
 				m.keywords[r] = append(m.keywords[r], k)
+				some = true
 			}
 		}
+	}
+	if !some {
+		return keywordMatcher{}
 	}
 	return m
 }
@@ -61,24 +68,15 @@ func foldWords(s string) string {
 // match returns, per role, 1 if one of its keywords occurs in query as
 // whole words, else 0; nil when no role has a keyword.
 func (m keywordMatcher) match(query string) []float64 {
-	var out []float64
-	var text string // " " + folded query + " ", built on first need
-	for r, kws := range m.keywords {
-		for _, kw := range kws {
-			if text == "" {
-				text = " " + foldWords(query) + " "
-			}
-			if strings.Contains(text, " "+kw+" ") {
-				if out == nil {
-					out = make([]float64, len(m.keywords))
-				}
-				out[r] = 1
-				break
-			}
-		}
+	if m.keywords == nil {
+		return nil
 	}
-	if out == nil && text != "" {
-		out = make([]float64, len(m.keywords))
+	text := " " + foldWords(query) + " "
+	out := make([]float64, len(m.keywords))
+	for r, kws := range m.keywords {
+		if slices.ContainsFunc(kws, func(kw string) bool { return strings.Contains(text, " "+kw+" ") }) {
+			out[r] = 1
+		}
 	}
 	return out
 }

@@ -262,18 +262,8 @@ func DocstringTests(prompt, entryPoint string) []string {
 		if m == nil {
 			continue
 		}
-		result := strings.TrimSpace(stripComment(rest[m[1]:]))
-		result = strings.TrimSpace(strings.TrimSuffix(result, "."))
-		switch result {
-		case "true":
-			result = "True"
-		case "false":
-			result = "False"
-		case "none":
-			result = "None"
-		}
-		args := call[len(entryPoint):]
-		if !isPyLiteral(args) || !isPyLiteral(result) {
+		result, ok := exampleResult(rest[m[1]:])
+		if !ok || !isPyLiteral(call[len(entryPoint):]) {
 			continue
 		}
 		add("assert " + call + " == " + result)

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/masrouter/masrouter/agents"
@@ -339,24 +338,18 @@ type outcome struct {
 // models do not fail.
 func (r *replayRun) evaluate(ctx context.Context, router routing.Router, ts []*tasks.Task) ([]outcome, error) {
 	out := make([]outcome, len(ts))
-	index := make(map[string]int, len(ts))
-	for i, t := range ts {
-		index[t.ID] = i
-	}
-	var mu sync.Mutex
 	var failures []error
-	res, err := Evaluate(ctx, r.exec, []routing.Router{router}, ts, EvalOptions{OnTrace: func(_, _ int, t *tasks.Task, p topology.Plan, tr *topology.Trace) {
+	// OnTrace calls are serialised.
+	res, err := Evaluate(ctx, r.exec, []routing.Router{router}, ts, EvalOptions{OnTrace: func(_, task int, t *tasks.Task, p topology.Plan, tr *topology.Trace) {
 		if tr == nil {
 			return // routing failed: counted in res[0].Failed
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		if tr.Err != "" {
 			failures = append(failures, fmt.Errorf("%s on %s: %s", router.Name(), t.ID, tr.Err))
 			return
 		}
 		m := slices.Index(r.models, p.Agents[0].Model)
-		out[index[t.ID]] = outcome{model: m, score: tr.Score, dollars: tr.Dollars}
+		out[task] = outcome{model: m, score: tr.Score, dollars: tr.Dollars}
 	}})
 	if err != nil {
 		return nil, err

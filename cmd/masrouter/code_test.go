@@ -14,12 +14,18 @@ import (
 	"github.com/masrouter/masrouter/tasks/sandbox"
 )
 
-// TestBenchCode runs bench on HumanEval and MBPP: pass@1 comes from running
-// every final answer's program against the task's tests.
-func TestBenchCode(t *testing.T) {
+// skipWithoutPython skips t when the code sandbox has no python3.
+func skipWithoutPython(t *testing.T) {
+	t.Helper()
 	if _, err := tasks.DefaultRunner(); errors.Is(err, sandbox.ErrNoPython) {
 		t.Skipf("python3 is not installed: %v", err)
 	}
+}
+
+// TestBenchCode runs bench on HumanEval and MBPP: pass@1 comes from running
+// every final answer's program against the task's tests.
+func TestBenchCode(t *testing.T) {
+	skipWithoutPython(t)
 	t.Parallel()
 	for _, task := range []string{"humaneval", "mbpp"} {
 		t.Run(task, func(t *testing.T) {
@@ -57,9 +63,7 @@ func TestBenchCode(t *testing.T) {
 // sampled plan runs, code is judged in the sandbox, and the checkpoint
 // records the code task.
 func TestTrainCode(t *testing.T) {
-	if _, err := tasks.DefaultRunner(); errors.Is(err, sandbox.ErrNoPython) {
-		t.Skipf("python3 is not installed: %v", err)
-	}
+	skipWithoutPython(t)
 	t.Parallel()
 	for _, task := range []string{"humaneval", "mbpp"} {
 		t.Run(task, func(t *testing.T) {

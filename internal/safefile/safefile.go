@@ -16,46 +16,16 @@ import (
 // it names is replaced; a path that names a device or pipe (/dev/null,
 // /dev/stdout) is written in place, since it cannot be replaced; a
 // directory is an error.
-func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
-	if fi, statErr := os.Stat(path); statErr == nil {
-		switch {
-		case fi.IsDir():
-			return fmt.Errorf("write %s: is a directory", path)
-		case !fi.Mode().IsRegular():
-			return writeInPlace(path, fill)
-		}
-		if real, linkErr := filepath.EvalSymlinks(path); linkErr == nil {
-			path = real
-		}
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+func Write(path string, perm os.FileMode, fill func(w io.Writer) error) error {
+	p, err := Create(path)
 	if err != nil {
+		return err
+	}
+	if err := fill(p); err != nil {
+		p.Abort()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = fill(f); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return p.Commit(perm)
 }
 
 // WriteFile atomically replaces path with data.
@@ -64,22 +34,6 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// writeInPlace writes to a device or pipe, which no rename can replace.
-func writeInPlace(path string, fill func(w io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := fill(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // Pending is a file being written by Create: its content replaces the
